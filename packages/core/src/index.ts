@@ -1,0 +1,11 @@
+export {
+  JsonFileRepositoryError,
+  type JsonFileRepositoryErrorCode,
+} from './errors'
+export {
+  JsonFileRepository,
+  type RepositoryEntry,
+  type RepositoryStats,
+  type SetOptions,
+} from './json-file-repository'
+export type { CacheOptions, JsonFileRepositoryOptions, Logger } from './options'

@@ -1,0 +1,764 @@
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { LRUCache } from 'lru-cache'
+import { errorCode, JsonFileRepositoryError } from './errors'
+import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
+import {
+  close,
+  fstat,
+  futimes,
+  lstat,
+  mkdir,
+  open,
+  READ_FLAGS,
+  readRegularFile,
+  rename,
+  type Signature,
+  sameSignature,
+  signature,
+  unlink,
+  writeFileAtomic,
+} from './file-io'
+import {
+  fileNameToKey,
+  invalidKeyReason,
+  keyToFileName,
+  quarantineFileName,
+  tempFileName,
+  tempFileWriter,
+} from './keys'
+import { type JsonFileRepositoryOptions, type NormalizedOptions, normalizeOptions } from './options'
+
+/** Options of {@link JsonFileRepository.set}. */
+export interface SetOptions {
+  /**
+   * When the entry expires, in milliseconds since the epoch or as a `Date`. An entry that
+   * has expired is a miss everywhere and its file is removed. A time that has already passed
+   * deletes the entry.
+   * @default never
+   */
+  expiresAt?: number | Date
+}
+
+/** An entry with what is known of its file. */
+export interface RepositoryEntry<T> {
+  key: string
+  value: T
+  /** Expiry in milliseconds since the epoch, `undefined` for never. */
+  expiresAt: number | undefined
+  /** Size of the file in bytes. */
+  size: number
+  /** Last time the file was written or its expiry moved, in milliseconds since the epoch. */
+  changedAt: number
+}
+
+/** Counters since the repository was created. */
+export interface RepositoryStats {
+  /** Reads answered from the cache after checking the file's stat. */
+  hits: number
+  /** Reads that opened and parsed the file. */
+  misses: number
+  /** Files written (temp file + rename). */
+  writes: number
+  /** Expiries moved without rewriting the content. */
+  touches: number
+  /** Calls to `set` that needed no I/O because nothing changed. */
+  skipped: number
+  /** Files removed by `delete`, `clear`, expiry or `prune`. */
+  deletes: number
+  /** Corrupt or foreign files moved aside. */
+  quarantined: number
+  /** Entries in the cache now. */
+  cacheEntries: number
+  /** Bytes counted in the cache now. */
+  cacheBytes: number
+}
+
+interface Snapshot {
+  json: string
+  signature: Signature
+  expiresAt: number | undefined
+}
+
+interface PendingSet {
+  json: string
+  expiresAt: number | undefined
+  done?: Promise<void>
+}
+
+/** Per-entry bookkeeping counted in `cache.maxBytes` besides the JSON itself. */
+const ENTRY_OVERHEAD = 160
+/** How many files `prune()` stats or removes at once. */
+const PRUNE_CONCURRENCY = 32
+/** A temp file older than this is stale whoever wrote it. */
+const TEMP_MAX_AGE = 60 * 60 * 1000
+/** A temp file younger than this is never touched, so a writer that just started is safe. */
+const TEMP_MIN_AGE = 1000
+
+/**
+ * A directory of JSON files, one per key, behind a promise API in `Map` vocabulary.
+ *
+ * - Writes are atomic (temp file + rename, fsync by default) and queued per key: concurrent
+ *   `set`s to one key are coalesced and the last call wins.
+ * - A bounded LRU cache holds serialized snapshots, each checked against the file's stat on
+ *   every read, so another process's write or delete is seen on the next `get`.
+ * - Keys are mapped to safe file names: no key reaches outside the directory.
+ * - Expiry is kept in the file's modification time, so pruning never parses a file.
+ *
+ * @example
+ * const users = new JsonFileRepository<{ name: string }>('./data/users')
+ * await users.set('42', { name: 'Ada' })
+ * await users.get('42') // { name: 'Ada' }
+ */
+export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T]> {
+  /** The absolute path of the directory. */
+  readonly directory: string
+  readonly #options: NormalizedOptions
+  readonly #cache: LRUCache<string, Snapshot> | undefined
+  /** Tail of the operation queue of each key that has one running. */
+  readonly #queues = new Map<string, Promise<void>>()
+  /** The `set` of each key that is queued and not started yet: later sets replace its value. */
+  readonly #pending = new Map<string, PendingSet>()
+  /** Temp files this instance is writing now, so that `prune()` never removes them. */
+  readonly #writing = new Set<string>()
+  readonly #tempPrefix = randomBytes(4).toString('hex')
+  readonly #chmod: boolean
+  #tempCounter = 0
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+  #warnedClampedTimes = false
+  readonly #counters = {
+    hits: 0,
+    misses: 0,
+    writes: 0,
+    touches: 0,
+    skipped: 0,
+    deletes: 0,
+    quarantined: 0,
+  }
+
+  /**
+   * Opens (and creates, with `directoryMode`, if it is missing) a directory of JSON files.
+   * Never scans the directory: starting is constant time whatever it holds.
+   *
+   * @param directory Path of the directory, relative to the working directory or absolute.
+   * @throws {TypeError} When `directory` is not a non-empty string or an option is invalid.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created.
+   */
+  constructor(directory: string, options: JsonFileRepositoryOptions = {}) {
+    if (typeof directory !== 'string' || directory === '') {
+      throw new TypeError(`\`directory\` must be a non-empty string, got ${String(directory)}`)
+    }
+    this.#options = normalizeOptions(options)
+    this.directory = path.resolve(directory)
+    const { cache, fileMode, pruneInterval } = this.#options
+    if (cache) {
+      this.#cache = new LRUCache({
+        max: cache.maxEntries,
+        maxSize: cache.maxBytes,
+        sizeCalculation: (snapshot) => snapshot.json.length + ENTRY_OVERHEAD,
+      })
+    }
+    // The umask narrows the mode given to open(); only then is an explicit chmod needed.
+    this.#chmod = (fileMode & process.umask()) !== 0
+    try {
+      fs.mkdirSync(this.directory, { recursive: true, mode: this.#options.directoryMode })
+    } catch (error) {
+      throw new JsonFileRepositoryError(
+        'ERR_IO',
+        `Cannot create the directory ${this.directory}: ${(error as Error).message}`,
+        { file: this.directory, cause: error },
+      )
+    }
+    if (pruneInterval > 0) {
+      this.#timer = setInterval(() => {
+        this.prune().catch((error) => this.#options.logger.error({ err: error }, 'prune failed'))
+      }, pruneInterval).unref()
+    }
+  }
+
+  /**
+   * The path of the file that holds `key`.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY` when `key` cannot be stored.
+   * @example repository.path('42') // '/srv/app/data/users/42.json'
+   */
+  path(key: string): string {
+    const reason = invalidKeyReason(key)
+    const name = reason === undefined ? keyToFileName(key) : undefined
+    if (name === undefined) {
+      throw new JsonFileRepositoryError(
+        'ERR_INVALID_KEY',
+        `Invalid key ${showKey(key)}: ${reason ?? 'too long for a file name'}`,
+        typeof key === 'string' ? { key } : {},
+      )
+    }
+    const file = path.join(this.directory, name)
+    // keyToFileName never yields a separator, `.` or `..`; this states the guarantee once more.
+    if (path.dirname(file) !== this.directory) throw new Error(`Key escaped the directory: ${file}`)
+    return file
+  }
+
+  /**
+   * The value of `key`, a fresh copy on every call, or `undefined` when it is missing,
+   * expired or corrupt (a corrupt file is moved aside and reported to the logger).
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO` (any failure but a missing file), `ERR_CLOSED`.
+   * @example const user = await users.get('42')
+   */
+  async get(key: string): Promise<T | undefined> {
+    return (await this.getEntry(key))?.value
+  }
+
+  /**
+   * Like {@link get}, with the entry's expiry, size and change time.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`.
+   */
+  async getEntry(key: string): Promise<RepositoryEntry<T> | undefined> {
+    const file = this.#open(key)
+    const cached = this.#cache?.get(key)
+    if (cached) {
+      let stats: fs.Stats
+      try {
+        stats = await lstat(file)
+      } catch (error) {
+        if (errorCode(error) !== 'ENOENT') throw ioError('read', key, file, error)
+        this.#cache?.delete(key)
+        return undefined
+      }
+      if (sameSignature(stats, cached.signature)) {
+        this.#counters.hits++
+        if (isExpired(cached.expiresAt)) return this.#removeExpired(key, file, cached.signature)
+        return toEntry(key, JSON.parse(cached.json), cached)
+      }
+    }
+    this.#counters.misses++
+    return this.#load(key, file)
+  }
+
+  /**
+   * Whether `key` has a value that is not expired.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`.
+   */
+  async has(key: string): Promise<boolean> {
+    return (await this.getEntry(key)) !== undefined
+  }
+
+  /**
+   * Stores `value` under `key`, atomically. Does no I/O when the value and the expiry are
+   * unchanged since this process last wrote or read them, and only moves the expiry when the
+   * value is unchanged. Concurrent calls for one key are coalesced; the last call wins.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`; `ERR_INVALID_VALUE` when JSON cannot
+   * represent `value` (nothing is written); `ERR_IO`; `ERR_CLOSED`.
+   * @throws {TypeError} When `expiresAt` is not a valid time.
+   * @example await sessions.set(id, session, { expiresAt: Date.now() + 86_400_000 })
+   */
+  async set(key: string, value: T, options: SetOptions = {}): Promise<void> {
+    const file = this.#open(key)
+    const expiresAt = toExpiry(options.expiresAt)
+    const json = serialize(key, file, value)
+    if (isExpired(expiresAt)) {
+      await this.delete(key)
+      return
+    }
+    if (!this.#queues.has(key) && this.#isStored(key, json, expiresAt)) {
+      this.#counters.skipped++
+      return
+    }
+    const pending = this.#pending.get(key)
+    if (pending) {
+      pending.json = json
+      pending.expiresAt = expiresAt
+      return pending.done
+    }
+    const next: PendingSet = { json, expiresAt }
+    this.#pending.set(key, next)
+    next.done = this.#enqueue(key, () => {
+      this.#pending.delete(key)
+      return this.#commit(key, file, next.json, next.expiresAt)
+    })
+    return next.done
+  }
+
+  /**
+   * Moves the expiry of `key` without rewriting its content.
+   * @param expiresAt Milliseconds since the epoch, a `Date`, or `undefined` for never.
+   * @returns Whether the key existed.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`.
+   * @throws {TypeError} When `expiresAt` is not a valid time.
+   */
+  async touch(key: string, expiresAt: number | Date | undefined): Promise<boolean> {
+    const file = this.#open(key)
+    const expiry = toExpiry(expiresAt)
+    this.#pending.delete(key)
+    return this.#enqueue(key, () => this.#touch(key, file, expiry))
+  }
+
+  /**
+   * Removes `key`.
+   * @returns Whether a file was removed.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`.
+   */
+  async delete(key: string): Promise<boolean> {
+    const file = this.#open(key)
+    // A set queued before this delete stays before it; one made after must queue after it.
+    this.#pending.delete(key)
+    return this.#enqueue(key, async () => {
+      this.#cache?.delete(key)
+      try {
+        await unlink(file)
+      } catch (error) {
+        const code = errorCode(error)
+        if (code === 'ENOENT') return false
+        if (code !== 'EISDIR' && code !== 'EPERM') throw ioError('delete', key, file, error)
+        await this.#quarantine(key, file, 'a directory')
+        return true
+      }
+      this.#counters.deletes++
+      return true
+    })
+  }
+
+  /**
+   * The keys that have a value that is not expired, streamed from the directory: memory stays
+   * flat whatever it holds. Temp, quarantined and foreign files are skipped.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED` (from the iteration).
+   */
+  async *keys(): AsyncIterableIterator<string> {
+    for await (const [key, file] of this.#files()) {
+      let stats: fs.Stats
+      try {
+        stats = await lstat(file)
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') continue
+        throw ioError('read', key, file, error)
+      }
+      if (!stats.isFile()) continue
+      if (isExpired(mtimeToExpiry(stats.mtimeMs))) {
+        await this.#removeExpired(key, file, signature(stats))
+        continue
+      }
+      yield key
+    }
+  }
+
+  /**
+   * `[key, value]` pairs of every entry that is not expired, streamed like {@link keys}.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED` (from the iteration).
+   */
+  async *entries(): AsyncIterableIterator<[string, T]> {
+    for await (const key of this.keys()) {
+      const entry = await this.getEntry(key)
+      if (entry) yield [key, entry.value]
+    }
+  }
+
+  /** Same as {@link entries}. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<[string, T]> {
+    return this.entries()
+  }
+
+  /**
+   * Removes every entry. Foreign and quarantined files are left alone.
+   * @returns How many entries were removed.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  async clear(): Promise<number> {
+    let removed = 0
+    for await (const [key] of this.#files()) if (await this.delete(key)) removed++
+    return removed
+  }
+
+  /**
+   * Removes the files of expired entries, deciding from `stat` alone (no file is opened),
+   * and temp files left by writers that crashed.
+   * @returns How many expired entries were removed.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  async prune(): Promise<number> {
+    this.#assertOpen()
+    let removed = 0
+    const now = Date.now()
+    const batch: Promise<boolean>[] = []
+    for await (const name of this.#names()) {
+      const key = fileNameToKey(name)
+      const file = path.join(this.directory, name)
+      if (key !== undefined) batch.push(this.#pruneEntry(key, file, now))
+      else if (tempFileWriter(name) !== undefined) batch.push(this.#pruneTemp(name, file, now))
+      if (batch.length >= PRUNE_CONCURRENCY) removed += count(await Promise.all(batch.splice(0)))
+    }
+    return removed + count(await Promise.all(batch))
+  }
+
+  /**
+   * Counters since the repository was created, and the cache's size now.
+   */
+  stats(): RepositoryStats {
+    return {
+      ...this.#counters,
+      cacheEntries: this.#cache?.size ?? 0,
+      cacheBytes: this.#cache?.calculatedSize ?? 0,
+    }
+  }
+
+  /**
+   * Waits for the writes under way, stops the prune timer and refuses further calls with
+   * `ERR_CLOSED`. Calling it again does nothing.
+   */
+  async close(): Promise<void> {
+    this.#closed = true
+    clearInterval(this.#timer)
+    while (this.#queues.size > 0) await Promise.all(this.#queues.values())
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new JsonFileRepositoryError('ERR_CLOSED', `The repository ${this.directory} is closed`)
+    }
+  }
+
+  /** The file of `key`, after checking the key and that the repository is open. */
+  #open(key: string): string {
+    this.#assertOpen()
+    return this.path(key)
+  }
+
+  /** Runs `task` after every operation already queued for `key`. */
+  #enqueue<R>(key: string, task: () => Promise<R>): Promise<R> {
+    const previous = this.#queues.get(key)
+    const result = previous ? previous.then(task) : task()
+    const tail = result.then(
+      () => {},
+      () => {},
+    )
+    this.#queues.set(key, tail)
+    tail.then(() => {
+      if (this.#queues.get(key) === tail) this.#queues.delete(key)
+    })
+    return result
+  }
+
+  /** Whether the cache says the file already holds `json` with an expiry close enough. */
+  #isStored(key: string, json: string, expiresAt: number | undefined): boolean {
+    const cached = this.#cache?.get(key)
+    return cached?.json === json && this.#expiryIsCurrent(cached.expiresAt, expiresAt)
+  }
+
+  /**
+   * Whether a stored expiry may stand for a wanted one: the same, or (with `touchAfter`) a
+   * little earlier, by less than `touchAfter` and less than half of the remaining lifetime, so
+   * that an entry kept alive by frequent sets never expires for want of a touch.
+   */
+  #expiryIsCurrent(stored: number | undefined, wanted: number | undefined): boolean {
+    if (stored === wanted) return true
+    if (stored === undefined || wanted === undefined || wanted < stored) return false
+    return wanted - stored < Math.min(this.#options.touchAfter, (wanted - Date.now()) / 2)
+  }
+
+  async #commit(key: string, file: string, json: string, expiresAt: number | undefined) {
+    const cached = this.#cache?.get(key)
+    if (cached?.json === json) {
+      if (this.#expiryIsCurrent(cached.expiresAt, expiresAt)) {
+        this.#counters.skipped++
+        return
+      }
+      if (await this.#touch(key, file, expiresAt, cached)) return
+    }
+    await this.#write(key, file, json, expiresAt)
+  }
+
+  async #write(key: string, file: string, json: string, expiresAt: number | undefined) {
+    // Until the write is done the cache must not answer for this key.
+    this.#cache?.delete(key)
+    const name = path.basename(file)
+    const options = {
+      mode: this.#options.fileMode,
+      chmod: this.#chmod,
+      mtime: expiryToMtime(expiresAt),
+      fsync: this.#options.fsync,
+    }
+    for (let attempt = 1; ; attempt++) {
+      const temp = path.join(this.directory, tempFileName(name, this.#nextTempId()))
+      this.#writing.add(temp)
+      try {
+        const stats = await writeFileAtomic(file, temp, json, options)
+        this.#counters.writes++
+        if (expiresAt !== undefined && mtimeToExpiry(stats.mtimeMs) !== expiresAt) {
+          this.#warnClampedTimes(file)
+        }
+        this.#cache?.set(key, { json, signature: signature(stats), expiresAt })
+        return
+      } catch (error) {
+        const code = errorCode(error)
+        if (attempt > 1 || (code !== 'ENOENT' && code !== 'EISDIR')) {
+          throw ioError('write', key, file, error)
+        }
+        // The directory was removed under us: make it again. A directory sits where the file
+        // goes: move it aside. Either way, try once more.
+        if (code === 'ENOENT') await this.#makeDirectory(key, file)
+        else await this.#quarantine(key, file, 'a directory')
+      } finally {
+        this.#writing.delete(temp)
+      }
+    }
+  }
+
+  async #makeDirectory(key: string, file: string): Promise<void> {
+    try {
+      await mkdir(this.directory, { recursive: true, mode: this.#options.directoryMode })
+    } catch (error) {
+      throw ioError('write', key, file, error)
+    }
+  }
+
+  /** Reports once that this filesystem cannot hold the times that store expiries. */
+  #warnClampedTimes(file: string): void {
+    if (this.#warnedClampedTimes) return
+    this.#warnedClampedTimes = true
+    this.#options.logger.error(
+      { file },
+      `The filesystem of ${this.directory} cannot store modification times after 2100, where expiries are kept: entries there will not expire`,
+    )
+  }
+
+  #nextTempId(): string {
+    this.#tempCounter = (this.#tempCounter + 1) % 0x100000000
+    return this.#tempPrefix + this.#tempCounter.toString(16)
+  }
+
+  /**
+   * Moves the expiry of the file of `key`. With `expected`, only when the file is still the
+   * version cached (else resolves to `false` and the caller writes the whole value).
+   */
+  async #touch(
+    key: string,
+    file: string,
+    expiresAt: number | undefined,
+    expected?: Snapshot,
+  ): Promise<boolean> {
+    let fd: number
+    try {
+      fd = await open(file, READ_FLAGS)
+    } catch (error) {
+      const code = errorCode(error)
+      if (code === 'ENOENT' || code === 'ELOOP') return false
+      throw ioError('touch', key, file, error)
+    }
+    try {
+      const before = await fstat(fd)
+      if (!before.isFile()) return false
+      const cached = expected ?? this.#cache?.get(key)
+      const current = cached !== undefined && sameSignature(before, cached.signature)
+      if (expected && !current) return false
+      const mtime = expiryToMtime(expiresAt)
+      await futimes(fd, mtime, mtime)
+      // Stats of this very inode: if another process has replaced the file meanwhile, the
+      // signature cached here does not match the new file and the next get reads it.
+      const after = await fstat(fd)
+      if (current) this.#cache?.set(key, { ...cached, signature: signature(after), expiresAt })
+      else this.#cache?.delete(key)
+      this.#counters.touches++
+      return true
+    } catch (error) {
+      throw ioError('touch', key, file, error)
+    } finally {
+      await close(fd).catch(() => {})
+    }
+  }
+
+  /** Reads, checks and caches the file of `key`. */
+  async #load(key: string, file: string): Promise<RepositoryEntry<T> | undefined> {
+    let result: Awaited<ReturnType<typeof readRegularFile>>
+    try {
+      result = await readRegularFile(file)
+    } catch (error) {
+      throw ioError('read', key, file, error)
+    }
+    if (result === undefined) {
+      this.#cache?.delete(key)
+      return undefined
+    }
+    if ('notAFile' in result) {
+      await this.#quarantine(key, file, result.notAFile)
+      return undefined
+    }
+    const { text, stats } = result
+    const snapshot: Snapshot = {
+      json: text,
+      signature: signature(stats),
+      expiresAt: mtimeToExpiry(stats.mtimeMs),
+    }
+    if (isExpired(snapshot.expiresAt)) return this.#removeExpired(key, file, snapshot.signature)
+    let value: T
+    try {
+      value = JSON.parse(text)
+    } catch {
+      await this.#quarantine(key, file, text === '' ? 'an empty file' : 'invalid JSON', stats.ino)
+      return undefined
+    }
+    this.#cache?.set(key, snapshot)
+    return toEntry(key, value, snapshot)
+  }
+
+  /**
+   * Removes the file of an expired entry, unless a write for the key is under way or the file
+   * changed since it was seen expired (another process may have just renewed it).
+   */
+  async #removeExpired(key: string, file: string, seen: Signature): Promise<undefined> {
+    this.#cache?.delete(key)
+    if (this.#queues.has(key)) return undefined
+    try {
+      if (sameSignature(await lstat(file), seen)) {
+        await unlink(file)
+        this.#counters.deletes++
+      }
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw ioError('delete', key, file, error)
+    }
+    return undefined
+  }
+
+  /** Moves a file that holds no valid entry aside, beside it, and reports it. */
+  async #quarantine(key: string, file: string, what: string, ino?: number): Promise<void> {
+    this.#cache?.delete(key)
+    const aside = path.join(this.directory, quarantineFileName(path.basename(file)))
+    try {
+      // Not if another writer has replaced the bad file with a good one since we read it.
+      if (ino !== undefined && (await lstat(file)).ino !== ino) return
+      await rename(file, aside)
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return
+      throw ioError('move aside', key, file, error)
+    }
+    this.#counters.quarantined++
+    const error = new JsonFileRepositoryError(
+      'ERR_CORRUPT_FILE',
+      `The file of key ${showKey(key)} (${file}) is ${what}; it was moved to ${aside}`,
+      { key, file },
+    )
+    this.#options.logger.warn({ err: error, key, file, movedTo: aside }, error.message)
+  }
+
+  /** Names in the directory, streamed (`opendir`), none if the directory is gone. */
+  async *#names(): AsyncIterableIterator<string> {
+    let directory: fs.Dir
+    try {
+      directory = await fs.promises.opendir(this.directory, { bufferSize: 128 })
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return
+      throw ioError('list', '', this.directory, error)
+    }
+    try {
+      for await (const dirent of directory) yield dirent.name
+    } catch (error) {
+      throw ioError('list', '', this.directory, error)
+    }
+  }
+
+  /** `[key, file]` of every name in the directory that is an entry's file. */
+  async *#files(): AsyncIterableIterator<[string, string]> {
+    this.#assertOpen()
+    for await (const name of this.#names()) {
+      const key = fileNameToKey(name)
+      if (key !== undefined) yield [key, path.join(this.directory, name)]
+    }
+  }
+
+  async #pruneEntry(key: string, file: string, now: number): Promise<boolean> {
+    if (this.#queues.has(key)) return false
+    let stats: fs.Stats
+    try {
+      stats = await lstat(file)
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false
+      throw ioError('prune', key, file, error)
+    }
+    if (!stats.isFile() || !isExpired(mtimeToExpiry(stats.mtimeMs), now)) return false
+    await this.#removeExpired(key, file, signature(stats))
+    return true
+  }
+
+  /**
+   * Removes a temp file left by a writer that crashed: one of this process that is not being
+   * written, one whose writing process is gone, or any older than an hour. Never one younger
+   * than a second.
+   */
+  async #pruneTemp(name: string, file: string, now: number): Promise<boolean> {
+    if (this.#writing.has(file)) return false
+    try {
+      const age = now - (await lstat(file)).ctimeMs
+      const writer = tempFileWriter(name) as number
+      const stale =
+        age > TEMP_MAX_AGE ||
+        (age > TEMP_MIN_AGE && (writer === process.pid || !processExists(writer)))
+      if (stale) await unlink(file)
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
+    }
+    return false
+  }
+}
+
+function toEntry<T>(key: string, value: T, snapshot: Snapshot): RepositoryEntry<T> {
+  const { size, ctimeMs } = snapshot.signature
+  return { key, value, expiresAt: snapshot.expiresAt, size, changedAt: Math.round(ctimeMs) }
+}
+
+function serialize(key: string, file: string, value: unknown): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(value)
+  } catch (error) {
+    throw new JsonFileRepositoryError(
+      'ERR_INVALID_VALUE',
+      `Cannot store key ${showKey(key)}: ${(error as Error).message}`,
+      { key, file, cause: error },
+    )
+  }
+  if (json === undefined) {
+    throw new JsonFileRepositoryError(
+      'ERR_INVALID_VALUE',
+      `Cannot store key ${showKey(key)}: ${typeof value} has no JSON representation`,
+      { key, file },
+    )
+  }
+  return json
+}
+
+function toExpiry(expiresAt: number | Date | undefined): number | undefined {
+  if (expiresAt === undefined) return undefined
+  const time = expiresAt instanceof Date ? expiresAt.getTime() : expiresAt
+  if (typeof time !== 'number' || !Number.isFinite(time)) {
+    throw new TypeError(
+      `\`expiresAt\` must be a Date or a number of milliseconds, got ${String(expiresAt)}`,
+    )
+  }
+  return Math.round(time)
+}
+
+function ioError(operation: string, key: string, file: string, cause: unknown) {
+  const what = key === '' ? file : `key ${showKey(key)} (${file})`
+  return new JsonFileRepositoryError(
+    'ERR_IO',
+    `Cannot ${operation} ${what}: ${(cause as Error).message}`,
+    { key, file, cause },
+  )
+}
+
+/** A key as it can be shown in a message: quoted, escaped and shortened. */
+function showKey(key: unknown): string {
+  const text = String(key)
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text)
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return errorCode(error) === 'EPERM'
+  }
+}
+
+function count(results: boolean[]): number {
+  return results.filter(Boolean).length
+}

@@ -1,0 +1,63 @@
+/**
+ * Keys and file names. A key that is already a safe name (base64url session ids, UUIDs) is
+ * stored as `<key>.json`; any other key as `~<base64url of its UTF-8>.json`. `~` never starts a
+ * safe name, and base64url of well-formed UTF-8 is injective, so two keys never share a file.
+ * Neither form can contain `/`, `\`, NUL or be `.`/`..`, so no key ever leaves the directory.
+ */
+
+/** Longest file name we create, so that temp and quarantine names stay under 255 bytes. */
+const MAX_NAME_BYTES = 200
+const EXTENSION = '.json'
+const ENCODED_PREFIX = '~'
+const SAFE_KEY = /^[A-Za-z0-9_-]+$/
+const SAFE_NAME = /^[A-Za-z0-9_-]+\.json$/
+const ENCODED_NAME = /^~[A-Za-z0-9_-]+\.json$/
+
+/** Why a key cannot be stored, or `undefined` when it can. */
+export function invalidKeyReason(key: unknown): string | undefined {
+  if (typeof key !== 'string') return `must be a string, got ${typeof key}`
+  if (key.length === 0) return 'must not be empty'
+  if (!key.isWellFormed()) return 'must not contain lone surrogates'
+  return undefined
+}
+
+/** The file name of a valid key, or `undefined` when the name would be too long. */
+export function keyToFileName(key: string): string | undefined {
+  const name = SAFE_KEY.test(key)
+    ? key + EXTENSION
+    : ENCODED_PREFIX + Buffer.from(key, 'utf8').toString('base64url') + EXTENSION
+  return name.length <= MAX_NAME_BYTES ? name : undefined
+}
+
+/** The key stored in a file name, or `undefined` for temp, quarantined and foreign files. */
+export function fileNameToKey(name: string): string | undefined {
+  if (name.length > MAX_NAME_BYTES) return undefined
+  if (SAFE_NAME.test(name)) return name.slice(0, -EXTENSION.length)
+  if (!ENCODED_NAME.test(name)) return undefined
+  const key = Buffer.from(name.slice(1, -EXTENSION.length), 'base64url').toString('utf8')
+  // Only the canonical encoding of a key is ours: `~YQ.json` is "a", `~YR.json` is foreign.
+  return keyToFileName(key) === name ? key : undefined
+}
+
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/
+
+/** A hidden temp name for `name`, unique for this process (`pid`) and this writer (`unique`). */
+export function tempFileName(name: string, unique: string): string {
+  return `.${name}.${process.pid}.${unique}.tmp`
+}
+
+/** The pid that wrote a temp file, or `undefined` if `name` is not one of our temp files. */
+export function tempFileWriter(name: string): number | undefined {
+  const match = TEMP_NAME.exec(name)
+  return match ? Number(match[1]) : undefined
+}
+
+/** Where a corrupt file is moved: beside it, hidden from listings by its suffix. */
+export function quarantineFileName(name: string): string {
+  return `${name}.corrupt-${Date.now()}`
+}
+
+/** Whether a name is a file that was moved aside. */
+export function isQuarantineName(name: string): boolean {
+  return /\.corrupt-\d+$/.test(name)
+}

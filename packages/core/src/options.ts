@@ -1,0 +1,154 @@
+/** A pino-style logger: `app.log` of Fastify, `console` or pino itself all fit. */
+export interface Logger {
+  warn(object: object, message?: string): void
+  error(object: object, message?: string): void
+  debug?(object: object, message?: string): void
+}
+
+/** Bounds of the cache of serialized values. */
+export interface CacheOptions {
+  /**
+   * Most entries kept.
+   * @default 100_000
+   */
+  maxEntries?: number
+  /**
+   * Most bytes kept, counted as the length of each entry's JSON plus a fixed overhead.
+   * @default 33_554_432 (32 MiB)
+   */
+  maxBytes?: number
+}
+
+/** Options of {@link JsonFileRepository}. */
+export interface JsonFileRepositoryOptions {
+  /**
+   * Cache of serialized values, validated against the file's stat on every read, or `false`
+   * for none. Without a cache every `get` reads and parses the file, and every `set` writes.
+   * @default { maxEntries: 100_000, maxBytes: 33_554_432 }
+   */
+  cache?: CacheOptions | false
+  /**
+   * Flush each write to disk before it becomes visible, so that a power loss leaves the old or
+   * the new value, never an empty file. `false` is several times faster on most disks and still
+   * atomic against crashes of the process, but not against a power loss.
+   * @default true
+   */
+  fsync?: boolean
+  /**
+   * Mode of the files written.
+   * @default 0o600
+   */
+  fileMode?: number
+  /**
+   * Mode of the directory when the repository creates it.
+   * @default 0o700
+   */
+  directoryMode?: number
+  /**
+   * Run `prune()` every so many milliseconds on a timer that does not keep the process alive.
+   * `0` turns it off.
+   * @default 0
+   */
+  pruneInterval?: number
+  /**
+   * When `set` stores the same value with an expiry moved forward by less than this many
+   * milliseconds (and by less than half of the remaining lifetime), it does nothing at all
+   * instead of moving the file's expiry. `0` moves it on every change.
+   * @default 0
+   */
+  touchAfter?: number
+  /**
+   * Where corrupt files and failed background prunes are reported.
+   * @default a logger that emits a process warning
+   */
+  logger?: Logger
+}
+
+export interface NormalizedOptions {
+  cache: Required<CacheOptions> | false
+  fsync: boolean
+  fileMode: number
+  directoryMode: number
+  pruneInterval: number
+  touchAfter: number
+  logger: Logger
+}
+
+const warningLogger: Logger = {
+  warn: (object, message) => process.emitWarning(message ?? describe(object), 'JsonFileRepository'),
+  error: (object, message) =>
+    process.emitWarning(message ?? describe(object), 'JsonFileRepository'),
+}
+
+function describe(object: object): string {
+  const error = (object as { err?: unknown }).err
+  return error instanceof Error ? error.message : JSON.stringify(object)
+}
+
+function check(ok: boolean, name: string, expected: string, value: unknown): void {
+  if (!ok) throw new TypeError(`\`${name}\` must be ${expected}, got ${String(value)}`)
+}
+
+const isCount = (value: number) => Number.isSafeInteger(value) && value >= 0
+const isMode = (value: number) => Number.isInteger(value) && value >= 0 && value <= 0o7777
+
+/** Fills in the defaults and checks every option, throwing a `TypeError` that names it. */
+export function normalizeOptions(options: JsonFileRepositoryOptions): NormalizedOptions {
+  check(typeof options === 'object' && options !== null, 'options', 'an object', options)
+  const cache = options.cache ?? {}
+  check(cache === false || typeof cache === 'object', 'cache', 'an object or false', cache)
+  const normalized: NormalizedOptions = {
+    cache:
+      cache === false
+        ? false
+        : { maxEntries: cache.maxEntries ?? 100_000, maxBytes: cache.maxBytes ?? 32 * 1024 * 1024 },
+    fsync: options.fsync ?? true,
+    fileMode: options.fileMode ?? 0o600,
+    directoryMode: options.directoryMode ?? 0o700,
+    pruneInterval: options.pruneInterval ?? 0,
+    touchAfter: options.touchAfter ?? 0,
+    logger: options.logger ?? warningLogger,
+  }
+  const { cache: bounds, logger } = normalized
+  if (bounds) {
+    check(
+      isCount(bounds.maxEntries) && bounds.maxEntries > 0,
+      'cache.maxEntries',
+      'a positive integer',
+      bounds.maxEntries,
+    )
+    check(
+      isCount(bounds.maxBytes) && bounds.maxBytes > 0,
+      'cache.maxBytes',
+      'a positive integer',
+      bounds.maxBytes,
+    )
+  }
+  check(typeof normalized.fsync === 'boolean', 'fsync', 'a boolean', normalized.fsync)
+  check(isMode(normalized.fileMode), 'fileMode', 'a file mode such as 0o600', normalized.fileMode)
+  check(
+    isMode(normalized.directoryMode),
+    'directoryMode',
+    'a file mode such as 0o700',
+    normalized.directoryMode,
+  )
+  check(
+    isCount(normalized.pruneInterval) && normalized.pruneInterval <= 2 ** 31 - 1,
+    'pruneInterval',
+    'a number of milliseconds (0 = off)',
+    normalized.pruneInterval,
+  )
+  check(
+    isCount(normalized.touchAfter),
+    'touchAfter',
+    'a number of milliseconds',
+    normalized.touchAfter,
+  )
+  check(
+    typeof logger?.warn === 'function' && typeof logger.error === 'function',
+    'logger',
+    'an object with warn() and error() methods',
+    logger,
+  )
+  return normalized
+}
