@@ -4,7 +4,19 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages'],
   testMatch: ['**/test/**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
+    // `cookie` 2 (used by fastify's inject and @fastify/cookie) is ESM only, which jest cannot
+    // load on Node 20 (https://jestjs.io/docs/ecmascript-modules): compile it, and the dynamic
+    // import() of it in @fastify/cookie, to CommonJS.
+    '/cookie/(dist/)?index\\.js$': [
+      'ts-jest',
+      { tsconfig: { allowJs: true, module: 'commonjs', ignoreDeprecations: '6.0' } },
+    ],
+  },
+  transformIgnorePatterns: [
+    '/node_modules/(?!\\.pnpm/(cookie|@fastify\\+cookie)@|cookie/|@fastify/cookie/)',
+  ],
   moduleNameMapper: {
     '^json-file-repository$': '<rootDir>/packages/core/src/index.ts',
     '^fastify-file-session-store$': '<rootDir>/packages/fastify-adapter/src/index.ts',

@@ -1,0 +1,91 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import fastifyCookie from '@fastify/cookie'
+import fastifySession, { type FastifySessionOptions, type SessionStore } from '@fastify/session'
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+
+declare module 'fastify' {
+  interface Session {
+    views?: number
+    user?: { id: string; roles: string[] }
+  }
+}
+
+export const SECRET = 'a secret with at least thirty-two characters'
+
+/** A real Fastify app with @fastify/cookie and @fastify/session on `store`. */
+export async function buildApp(
+  store: SessionStore,
+  options: Partial<FastifySessionOptions> = {},
+): Promise<FastifyInstance> {
+  const app = Fastify()
+  await app.register(fastifyCookie)
+  await app.register(fastifySession, {
+    secret: SECRET,
+    cookie: { secure: false },
+    store,
+    ...options,
+  })
+  app.get('/', async (request) => {
+    request.session.views = (request.session.views ?? 0) + 1
+    return { views: request.session.views }
+  })
+  app.get<{ Querystring: { userId?: string } }>('/login', async (request) => {
+    request.session.user = { id: request.query.userId ?? 'guest', roles: [] }
+    return { user: request.session.user }
+  })
+  app.get('/me', async (request, reply) => {
+    if (!request.session.user) return reply.code(401).send({ error: 'Not authenticated' })
+    return { user: request.session.user, views: request.session.views ?? 0 }
+  })
+  app.get<{ Querystring: { role: string } }>('/roles', async (request, reply) => {
+    if (!request.session.user) return reply.code(401).send({ error: 'Not authenticated' })
+    request.session.user.roles.push(request.query.role)
+    return { user: request.session.user }
+  })
+  app.get('/logout', async (request) => {
+    await request.session.destroy()
+    return { ok: true }
+  })
+  app.get('/regenerate', async (request) => {
+    await request.session.regenerate(['user'])
+    return { sessionId: request.session.sessionId }
+  })
+  await app.ready()
+  return app
+}
+
+/** A browser for `app.inject`: keeps the session cookie between requests. */
+export class Browser {
+  cookie: string | undefined
+  constructor(private readonly app: FastifyInstance) {}
+
+  async get(url: string): Promise<LightMyRequestResponse> {
+    const response = await this.app.inject({
+      url,
+      headers: this.cookie === undefined ? {} : { cookie: `sessionId=${this.cookie}` },
+    })
+    const set = response.cookies.find((cookie) => cookie.name === 'sessionId')
+    if (set) this.cookie = set.value
+    return response
+  }
+
+  async json(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await this.get(url)
+    return { status: response.statusCode, body: response.json() }
+  }
+}
+
+export function temporaryDirectory(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`))
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Calls a callback-style store method and resolves with what it called back. */
+export function call<T>(method: (callback: (error: unknown, value?: T) => void) => void) {
+  return new Promise<T | undefined>((resolve, reject) => {
+    method((error, value) => (error ? reject(error) : resolve(value)))
+  })
+}

@@ -1,0 +1,36 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import path from 'node:path'
+
+/** A real HTTP client that keeps the session cookie, like a browser. */
+export class HttpBrowser {
+  cookie: string | undefined
+
+  async json(
+    base: string,
+    url: string,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(base + url, {
+      headers: this.cookie === undefined ? {} : { cookie: this.cookie },
+    })
+    for (const header of response.headers.getSetCookie()) {
+      const pair = header.split(';', 1)[0] as string
+      if (pair.startsWith('sessionId=')) this.cookie = pair
+    }
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+  }
+}
+
+/** Starts `fixtures/server.js` on `directory` in its own process; resolves to its base URL. */
+export function startServer(directory: string): Promise<{ url: string; process: ChildProcess }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures/server.js'), directory], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    child.once('error', reject)
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
+    child.stdout?.on('data', (data: Buffer) => {
+      const port = /listening (\d+)/.exec(data.toString())?.[1]
+      if (port) resolve({ url: `http://127.0.0.1:${port}`, process: child })
+    })
+  })
+}

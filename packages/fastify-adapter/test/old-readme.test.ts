@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import ts from 'typescript'
+import { temporaryDirectory } from './app'
+import { HttpBrowser } from './http'
+
+/**
+ * The two examples of @itrocks/fastify-file-session-store's README, kept verbatim in
+ * fixtures/, run on this package. What has to change, and nothing else:
+ * - the import (the point of a drop-in);
+ * - `app.register(fastifyCookie)`: @fastify/session 11 refuses to start without @fastify/cookie,
+ *   whatever the store, so the old examples never ran as written;
+ * - the port, so that tests do not need port 3000.
+ * The complete example also needs SESSION_SECRET: its fallback is shorter than the 32
+ * characters @fastify/session requires.
+ */
+function adapt(source: string, port: number): string {
+  const changed = source
+    .replace(
+      "import { FileStore } from '@itrocks/fastify-file-session-store'",
+      `import { FileStore } from ${JSON.stringify(path.join(__dirname, '../dist'))}\nimport fastifyCookie from '@fastify/cookie'`,
+    )
+    .replace(
+      'app.register(fastifySession',
+      'app.register(fastifyCookie)\napp.register(fastifySession',
+    )
+    .replace('port: 3000', `port: ${port}, host: '127.0.0.1'`)
+  expect(changed).not.toBe(source)
+  return ts.transpileModule(changed, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, esModuleInterop: true },
+  }).outputText
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function run(example: string, check: (base: string, directory: string) => Promise<void>) {
+  const root = temporaryDirectory('old-readme')
+  const port = await freePort()
+  const script = path.join(root, 'app/server.js')
+  fs.mkdirSync(path.dirname(script))
+  const source = fs.readFileSync(path.join(__dirname, 'fixtures', example), 'utf8')
+  fs.writeFileSync(script, adapt(source, port))
+  const child = spawn(process.execPath, [script], {
+    cwd: root,
+    env: {
+      ...process.env,
+      NODE_PATH: path.join(__dirname, '../node_modules'),
+      SESSION_SECRET: 'a secret with at least thirty-two characters',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`the example exited with ${code}`)))
+      child.stdout.on('data', (data: Buffer) => {
+        if (/listening/i.test(data.toString())) resolve()
+      })
+    })
+    await check(`http://127.0.0.1:${port}`, root)
+  } finally {
+    child.kill()
+    fs.rmSync(root, { recursive: true, force: true })
+  }
+}
+
+test('the minimal example counts views in a session stored in ./sessions', async () => {
+  await run('old-readme-minimal.ts.txt', async (base, root) => {
+    const browser = new HttpBrowser()
+    expect((await browser.json(base, '/')).body).toEqual({ views: 1 })
+    expect((await browser.json(base, '/')).body).toEqual({ views: 2 })
+    expect(fs.readdirSync(path.join(root, 'sessions'))).toHaveLength(1)
+  })
+})
+
+test('the complete example logs in, answers /me and logs out', async () => {
+  await run('old-readme-complete.ts.txt', async (base, root) => {
+    const browser = new HttpBrowser()
+    expect((await browser.json(base, '/me')).status).toBe(401)
+    expect((await browser.json(base, '/login?userId=42')).body).toEqual({
+      ok: true,
+      user: { id: '42' },
+    })
+    expect((await browser.json(base, '/me')).body).toEqual({ user: { id: '42' } })
+    expect(fs.readdirSync(path.join(root, 'data/sessions')).length).toBeGreaterThan(0)
+    expect((await browser.json(base, '/logout')).body).toEqual({ ok: true })
+    expect((await browser.json(base, '/me')).status).toBe(401)
+  })
+})
