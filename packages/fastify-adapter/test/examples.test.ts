@@ -17,14 +17,26 @@ import { HttpBrowser } from './http'
  * characters @fastify/session requires.
  */
 function adapt(source: string, port: number): string {
+  return compile(
+    source
+      .replace(
+        "import { FileStore } from '@itrocks/fastify-file-session-store'",
+        "import { FileStore } from 'fastify-file-session-store'\nimport fastifyCookie from '@fastify/cookie'",
+      )
+      .replace(
+        'app.register(fastifySession',
+        'app.register(fastifyCookie)\napp.register(fastifySession',
+      ),
+    port,
+  )
+}
+
+/** Points the package's import at its build and the port at `port`; compiles to CommonJS. */
+function compile(source: string, port: number): string {
   const changed = source
     .replace(
-      "import { FileStore } from '@itrocks/fastify-file-session-store'",
-      `import { FileStore } from ${JSON.stringify(path.join(__dirname, '../dist'))}\nimport fastifyCookie from '@fastify/cookie'`,
-    )
-    .replace(
-      'app.register(fastifySession',
-      'app.register(fastifyCookie)\napp.register(fastifySession',
+      "from 'fastify-file-session-store'",
+      `from ${JSON.stringify(path.join(__dirname, '../dist'))}`,
     )
     .replace('port: 3000', `port: ${port}, host: '127.0.0.1'`)
   expect(changed).not.toBe(source)
@@ -42,13 +54,16 @@ function freePort(): Promise<number> {
   })
 }
 
-async function run(example: string, check: (base: string, directory: string) => Promise<void>) {
-  const root = temporaryDirectory('old-readme')
+/** Runs an example app in its own process and `check`s it once it listens. */
+async function run(
+  toScript: (port: number) => string,
+  check: (base: string, directory: string) => Promise<void>,
+) {
+  const root = temporaryDirectory('example')
   const port = await freePort()
   const script = path.join(root, 'app/server.js')
   fs.mkdirSync(path.dirname(script))
-  const source = fs.readFileSync(path.join(__dirname, 'fixtures', example), 'utf8')
-  fs.writeFileSync(script, adapt(source, port))
+  fs.writeFileSync(script, toScript(port))
   const child = spawn(process.execPath, [script], {
     cwd: root,
     env: {
@@ -72,8 +87,11 @@ async function run(example: string, check: (base: string, directory: string) => 
   }
 }
 
+const oldExample = (name: string) => (port: number) =>
+  adapt(fs.readFileSync(path.join(__dirname, 'fixtures', name), 'utf8'), port)
+
 test('the minimal example counts views in a session stored in ./sessions', async () => {
-  await run('old-readme-minimal.ts.txt', async (base, root) => {
+  await run(oldExample('old-readme-minimal.ts.txt'), async (base, root) => {
     const browser = new HttpBrowser()
     expect((await browser.json(base, '/')).body).toEqual({ views: 1 })
     expect((await browser.json(base, '/')).body).toEqual({ views: 2 })
@@ -82,7 +100,7 @@ test('the minimal example counts views in a session stored in ./sessions', async
 })
 
 test('the complete example logs in, answers /me and logs out', async () => {
-  await run('old-readme-complete.ts.txt', async (base, root) => {
+  await run(oldExample('old-readme-complete.ts.txt'), async (base, root) => {
     const browser = new HttpBrowser()
     expect((await browser.json(base, '/me')).status).toBe(401)
     expect((await browser.json(base, '/login?userId=42')).body).toEqual({
@@ -94,4 +112,18 @@ test('the complete example logs in, answers /me and logs out', async () => {
     expect((await browser.json(base, '/logout')).body).toEqual({ ok: true })
     expect((await browser.json(base, '/me')).status).toBe(401)
   })
+})
+
+test("this package's README example counts views in a session stored in ./sessions", async () => {
+  const readme = fs.readFileSync(path.join(__dirname, '../README.md'), 'utf8')
+  const example = /```ts\n([\s\S]*?)```/.exec(readme)?.[1] as string
+  await run(
+    (port) => compile(example, port),
+    async (base, root) => {
+      const browser = new HttpBrowser()
+      expect((await browser.json(base, '/')).body).toEqual({ views: 1 })
+      expect((await browser.json(base, '/')).body).toEqual({ views: 2 })
+      expect(fs.readdirSync(path.join(root, 'sessions'))).toHaveLength(1)
+    },
+  )
 })
