@@ -2,15 +2,17 @@
  * The expiry of an entry is kept in its file's modification time, so that `prune()` decides
  * from `stat` alone, without opening or parsing any file (as PHP's session handler does).
  *
- * It is stored shifted 200 years ahead: a modification time after 2100 holds an expiry, any
+ * It is stored shifted 200 years ahead: a modification time after 2200 holds an expiry, any
  * earlier one is an ordinary time and means "never expires". So a file written by another tool,
  * or by hand, is never mistaken for an expired entry. Filesystems that cannot store times past
- * 2100 (XFS without bigtime, ext4 with 128-byte inodes, NFSv3) clamp the time: the repository
- * notices it on its first write and reports that expiries cannot be kept there.
+ * 2200 clamp them (to 2038 for XFS without bigtime and ext4 with 128-byte inodes, to 2106 for
+ * NFSv3, to 2107 for FAT): their entries never expire, which the repository reports on its
+ * first write there. An expiry before 2000 cannot be stored; it has passed, and `set` and
+ * `touch` delete an entry whose expiry has passed instead of storing it.
  */
 
-/** 2100-01-01T00:00:00Z: a modification time from then on holds an expiry. */
-const STAMPED_FROM = 4_102_444_800_000
+/** 2200-01-01T00:00:00Z: a modification time from then on holds an expiry (from 2000 on). */
+const STAMPED_FROM = 7_258_118_400_000
 /** How far ahead an expiry is stored: 200 years of 365.25 days. */
 const SHIFT = 200 * 365.25 * 24 * 60 * 60 * 1000
 

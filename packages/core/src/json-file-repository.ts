@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache'
 import { errorCode, JsonFileRepositoryError } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
+  chmod,
   close,
   fstat,
   futimes,
@@ -124,6 +125,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   readonly #writing = new Set<string>()
   readonly #tempPrefix = randomBytes(4).toString('hex')
   readonly #chmod: boolean
+  readonly #chmodDirectory: boolean
   #tempCounter = 0
   #timer: NodeJS.Timeout | undefined
   #closed = false
@@ -162,8 +164,15 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     }
     // The umask narrows the mode given to open(); only then is an explicit chmod needed.
     this.#chmod = (fileMode & process.umask()) !== 0
+    this.#chmodDirectory = (this.#options.directoryMode & process.umask()) !== 0
     try {
-      fs.mkdirSync(this.directory, { recursive: true, mode: this.#options.directoryMode })
+      const created = fs.mkdirSync(this.directory, {
+        recursive: true,
+        mode: this.#options.directoryMode,
+      })
+      if (created !== undefined && this.#chmodDirectory) {
+        fs.chmodSync(this.directory, this.#options.directoryMode)
+      }
     } catch (error) {
       throw new JsonFileRepositoryError(
         'ERR_IO',
@@ -227,7 +236,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       }
       if (sameSignature(stats, cached.signature)) {
         this.#counters.hits++
-        if (isExpired(cached.expiresAt)) return this.#removeExpired(key, file, cached.signature)
+        if (isExpired(cached.expiresAt)) return this.#missExpired(key, file, cached.signature)
         return toEntry(key, JSON.parse(cached.json), cached)
       }
     }
@@ -281,7 +290,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /**
    * Moves the expiry of `key` without rewriting its content.
-   * @param expiresAt Milliseconds since the epoch, a `Date`, or `undefined` for never.
+   * @param expiresAt Milliseconds since the epoch, a `Date`, or `undefined` for never. A time
+   *   that has passed deletes the entry.
    * @returns Whether the key existed.
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`.
    * @throws {TypeError} When `expiresAt` is not a valid time.
@@ -289,6 +299,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   async touch(key: string, expiresAt: number | Date | undefined): Promise<boolean> {
     const file = this.#open(key)
     const expiry = toExpiry(expiresAt)
+    if (isExpired(expiry)) return this.delete(key)
     this.#pending.delete(key)
     return this.#enqueue(key, () => this.#touch(key, file, expiry))
   }
@@ -324,20 +335,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED` (from the iteration).
    */
   async *keys(): AsyncIterableIterator<string> {
-    for await (const [key, file] of this.#files()) {
-      let stats: fs.Stats
-      try {
-        stats = await lstat(file)
-      } catch (error) {
-        if (errorCode(error) === 'ENOENT') continue
-        throw ioError('read', key, file, error)
-      }
-      if (!stats.isFile()) continue
-      if (isExpired(mtimeToExpiry(stats.mtimeMs))) {
-        await this.#removeExpired(key, file, signature(stats))
-        continue
-      }
-      yield key
+    for await (const [key, file, stats] of this.#stats()) {
+      if (!isExpired(mtimeToExpiry(stats.mtimeMs))) yield key
+      else await this.#missExpired(key, file, signature(stats))
     }
   }
 
@@ -364,7 +364,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    */
   async clear(): Promise<number> {
     let removed = 0
-    for await (const [key] of this.#files()) if (await this.delete(key)) removed++
+    // keys(), not every entry-like name: a directory or symlink there is not an entry to count.
+    for await (const key of this.keys()) if (await this.delete(key)) removed++
     return removed
   }
 
@@ -482,10 +483,10 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       try {
         const stats = await writeFileAtomic(file, temp, json, options)
         this.#counters.writes++
-        if (expiresAt !== undefined && mtimeToExpiry(stats.mtimeMs) !== expiresAt) {
-          this.#warnClampedTimes(file)
-        }
-        this.#cache?.set(key, { json, signature: signature(stats), expiresAt })
+        const stored = mtimeToExpiry(stats.mtimeMs)
+        if (expiresAt !== undefined && stored !== expiresAt) this.#warnClampedTimes(file)
+        // The expiry the file holds: it differs from `expiresAt` only where times are clamped.
+        this.#cache?.set(key, { json, signature: signature(stats), expiresAt: stored })
         return
       } catch (error) {
         const code = errorCode(error)
@@ -504,7 +505,13 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   async #makeDirectory(key: string, file: string): Promise<void> {
     try {
-      await mkdir(this.directory, { recursive: true, mode: this.#options.directoryMode })
+      const created = await mkdir(this.directory, {
+        recursive: true,
+        mode: this.#options.directoryMode,
+      })
+      if (created !== undefined && this.#chmodDirectory) {
+        await chmod(this.directory, this.#options.directoryMode)
+      }
     } catch (error) {
       throw ioError('write', key, file, error)
     }
@@ -516,7 +523,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     this.#warnedClampedTimes = true
     this.#options.logger.error(
       { file },
-      `The filesystem of ${this.directory} cannot store modification times after 2100, where expiries are kept: entries there will not expire`,
+      `The filesystem of ${this.directory} cannot store modification times after 2200, where expiries are kept: entries there will not expire`,
     )
   }
 
@@ -554,7 +561,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       // Stats of this very inode: if another process has replaced the file meanwhile, the
       // signature cached here does not match the new file and the next get reads it.
       const after = await fstat(fd)
-      if (current) this.#cache?.set(key, { ...cached, signature: signature(after), expiresAt })
+      const expiry = { signature: signature(after), expiresAt: mtimeToExpiry(after.mtimeMs) }
+      if (current) this.#cache?.set(key, { ...cached, ...expiry })
       else this.#cache?.delete(key)
       this.#counters.touches++
       return true
@@ -587,7 +595,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       signature: signature(stats),
       expiresAt: mtimeToExpiry(stats.mtimeMs),
     }
-    if (isExpired(snapshot.expiresAt)) return this.#removeExpired(key, file, snapshot.signature)
+    if (isExpired(snapshot.expiresAt)) return this.#missExpired(key, file, snapshot.signature)
     let value: T
     try {
       value = JSON.parse(text)
@@ -602,18 +610,30 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   /**
    * Removes the file of an expired entry, unless a write for the key is under way or the file
    * changed since it was seen expired (another process may have just renewed it).
+   * @returns Whether it removed the file.
    */
-  async #removeExpired(key: string, file: string, seen: Signature): Promise<undefined> {
+  async #removeExpired(key: string, file: string, seen: Signature): Promise<boolean> {
     this.#cache?.delete(key)
-    if (this.#queues.has(key)) return undefined
+    if (this.#queues.has(key)) return false
     try {
-      if (sameSignature(await lstat(file), seen)) {
-        await unlink(file)
-        this.#counters.deletes++
-      }
+      if (!sameSignature(await lstat(file), seen)) return false
+      await unlink(file)
     } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw ioError('delete', key, file, error)
+      if (errorCode(error) === 'ENOENT') return false
+      throw ioError('delete', key, file, error)
     }
+    this.#counters.deletes++
+    return true
+  }
+
+  /**
+   * A read met an expired entry: it is a miss whether or not its file can be removed now (on a
+   * read-only filesystem it cannot; `prune()` reports that).
+   */
+  async #missExpired(key: string, file: string, seen: Signature): Promise<undefined> {
+    await this.#removeExpired(key, file, seen).catch((error) => {
+      this.#options.logger.debug?.({ err: error, key, file }, 'cannot remove an expired entry')
+    })
     return undefined
   }
 
@@ -673,8 +693,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       throw ioError('prune', key, file, error)
     }
     if (!stats.isFile() || !isExpired(mtimeToExpiry(stats.mtimeMs), now)) return false
-    await this.#removeExpired(key, file, signature(stats))
-    return true
+    return this.#removeExpired(key, file, signature(stats))
   }
 
   /**
@@ -695,6 +714,40 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
     }
     return false
+  }
+
+  /**
+   * What `stat` tells of each entry (key, size, expiry, change time), streamed like
+   * {@link keys}, without opening any file and without removing anything: for tools that list
+   * a directory, such as the command line.
+   * @param options.expired `true` for only the expired entries (that every other method skips
+   * and removes), `false` for only the live ones. Both by default.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED` (from the iteration).
+   * @example for await (const { key, expiresAt } of sessions.list({ expired: true })) console.log(key)
+   */
+  async *list(
+    options: { expired?: boolean } = {},
+  ): AsyncIterableIterator<Omit<RepositoryEntry<T>, 'value'>> {
+    const now = Date.now()
+    for await (const [key, , stats] of this.#stats()) {
+      const expiresAt = mtimeToExpiry(stats.mtimeMs)
+      if (options.expired !== undefined && isExpired(expiresAt, now) !== options.expired) continue
+      yield { key, expiresAt, size: stats.size, changedAt: Math.round(stats.ctimeMs) }
+    }
+  }
+
+  /** `[key, file, stats]` of every entry's regular file, streamed. */
+  async *#stats(): AsyncIterableIterator<[string, string, fs.Stats]> {
+    for await (const [key, file] of this.#files()) {
+      let stats: fs.Stats
+      try {
+        stats = await lstat(file)
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') continue
+        throw ioError('read', key, file, error)
+      }
+      if (stats.isFile()) yield [key, file, stats]
+    }
   }
 }
 
@@ -746,7 +799,8 @@ function ioError(operation: string, key: string, file: string, cause: unknown) {
 
 /** A key as it can be shown in a message: quoted, escaped and shortened. */
 function showKey(key: unknown): string {
-  const text = String(key)
+  // Not String(key) for a non-string: it throws for an object without a prototype.
+  const text = typeof key === 'string' ? key : `<${typeof key}>`
   return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text)
 }
 

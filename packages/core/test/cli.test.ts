@@ -1,0 +1,413 @@
+import { execFile, fork } from 'node:child_process'
+import { once } from 'node:events'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
+import { JsonFileRepository } from '../src'
+import { expiryToMtime } from '../src/expiry'
+
+const root = path.resolve(__dirname, '../../..')
+const dist = path.join(root, 'packages/core/dist')
+const cli = path.join(dist, 'cli.js')
+
+interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built command line; never rejects, so that failures can be asserted on. */
+function runWith(options: { uid: number; gid: number } | undefined, ...args: string[]) {
+  return new Promise<Result>((resolve) => {
+    execFile(process.execPath, [cli, ...args], { ...options }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr })
+    })
+  })
+}
+
+const run = (...args: string[]) => runWith(undefined, ...args)
+
+/** One line on stderr in the program's voice, nothing on stdout, no stack trace. */
+function expectError(result: Result, code: 1 | 2, message: RegExp): void {
+  expect(result).toMatchObject({ code, stdout: '' })
+  expect(result.stderr).toMatch(/^json-file-repository: [^\n]+\n$/)
+  expect(result.stderr).toMatch(message)
+  expect(result.stderr).not.toMatch(/\n\s+at /)
+}
+
+const lines = (text: string) => text.split('\n').filter(Boolean)
+const ndjson = (text: string) => lines(text).map((line) => JSON.parse(line))
+
+let tmp: string
+let dir: string
+let repository: JsonFileRepository
+
+/** Gives `key` an expiry in the past, as a server's entry that nobody pruned yet. */
+async function setExpired(key: string, value: unknown): Promise<void> {
+  await repository.set(key, value)
+  const mtime = expiryToMtime(Date.now() - 60_000)
+  fs.utimesSync(repository.path(key), mtime, mtime)
+}
+
+beforeAll(async () => {
+  await promisify(execFile)('pnpm', ['--filter', 'json-file-repository', 'build'], { cwd: root })
+}, 120_000)
+
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jfr-cli-'))
+  dir = path.join(tmp, 'sessions')
+  repository = new JsonFileRepository(dir, { fsync: false })
+})
+
+afterEach(async () => {
+  await repository.close()
+  fs.chmodSync(tmp, 0o700)
+  fs.rmSync(tmp, { recursive: true, force: true })
+})
+
+describe('help and usage', () => {
+  test('--help, -h and each command --help print usage and exit 0', async () => {
+    for (const args of [['--help'], ['-h']]) {
+      const result = await run(...args)
+      expect(result).toMatchObject({ code: 0, stderr: '' })
+      expect(result.stdout).toMatch(/^Usage: json-file-repository <command>/)
+      for (const command of ['stats', 'ls', 'get', 'rm', 'prune']) {
+        expect(result.stdout).toContain(`  ${command} <dir>`)
+      }
+    }
+    for (const command of ['stats', 'ls', 'get', 'rm', 'prune']) {
+      const result = await run(command, '--help')
+      expect(result).toMatchObject({ code: 0, stderr: '' })
+      expect(result.stdout).toMatch(new RegExp(`^Usage: json-file-repository ${command} <dir>`))
+    }
+  })
+
+  test('--version prints the version of the package', async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(dist, '../package.json'), 'utf8'))
+    expect(await run('--version')).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' })
+  })
+
+  test('usage errors exit with 2 and one line on stderr', async () => {
+    expectError(await run(), 2, /missing command/)
+    expectError(await run('frobnicate', dir), 2, /unknown command "frobnicate"/)
+    expectError(await run('ls', dir, '--colour'), 2, /Unknown option '--colour'/)
+    expectError(await run('ls'), 2, /usage: json-file-repository ls <dir>/)
+    expectError(await run('get', dir), 2, /usage: json-file-repository get <dir> <key>/)
+    expectError(await run('get', dir, 'a', 'b'), 2, /usage/)
+    expectError(await run('prune', dir, 'extra'), 2, /usage/)
+    expectError(await run('rm', dir), 2, /either keys or --where/)
+    expectError(await run('rm', dir, 'a', '--where', 'x=1'), 2, /either keys or --where/)
+    expectError(await run('rm', dir, '--where', 'novalue'), 2, /--where wants <path>=<value>/)
+    expectError(await run('rm', dir, '--where'), 2, /argument missing/)
+  })
+
+  test('an invalid key is a usage error and nothing is removed', async () => {
+    await repository.set('a', 1)
+    expectError(await run('get', dir, ''), 2, /Invalid key "": must not be empty/)
+    expectError(await run('get', dir, 'k'.repeat(300)), 2, /Invalid key .*too long/)
+    expectError(await run('rm', dir, 'a', ''), 2, /Invalid key/)
+    expect(await repository.get('a')).toBe(1)
+  })
+})
+
+describe('directories', () => {
+  test('an unknown directory exits with 1 and is not created', async () => {
+    const missing = path.join(tmp, 'missing')
+    for (const args of [['stats'], ['ls'], ['ls', '--expired'], ['get', 'a'], ['prune']]) {
+      const [command, ...rest] = args as [string, ...string[]]
+      expectError(await run(command, missing, ...rest), 1, /no such directory: .*missing/)
+    }
+    expectError(await run('rm', missing, 'a'), 1, /no such directory/)
+    expect(fs.existsSync(missing)).toBe(false)
+  })
+
+  test('a path through a regular file (ENOTDIR) or to a file exits with 1', async () => {
+    const file = path.join(tmp, 'file')
+    fs.writeFileSync(file, '')
+    expectError(await run('ls', path.join(file, 'sessions')), 1, /cannot open .*ENOTDIR/)
+    expectError(await run('stats', file), 1, /not a directory: .*file/)
+  })
+
+  test('a directory that cannot be read or written exits with 1 (EACCES)', async () => {
+    await repository.set('a', 1)
+    // Root reads everything: run the command line as nobody instead, on a directory of root's.
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined
+    if (asNobody) fs.chmodSync(tmp, 0o755)
+    else fs.chmodSync(dir, 0o000)
+    try {
+      expectError(await runWith(asNobody, 'ls', dir), 1, /Cannot list .*EACCES/)
+      expectError(await runWith(asNobody, 'rm', dir, 'a'), 1, /Cannot delete key "a".*EACCES/)
+    } finally {
+      fs.chmodSync(dir, 0o700)
+    }
+    expect(await repository.get('a')).toBe(1)
+  })
+})
+
+describe('stats', () => {
+  test('counts live and expired entries, bytes, ages, quarantined and temp files', async () => {
+    await repository.set('first', { n: 1 })
+    await sleep(20)
+    await repository.set('second', { n: 22 })
+    await setExpired('gone', { n: 333 })
+    fs.writeFileSync(path.join(dir, 'x.json.corrupt-1700000000000'), '{')
+    fs.writeFileSync(path.join(dir, `.x.json.${process.pid}.abc1.tmp`), '')
+    fs.writeFileSync(path.join(dir, 'README.txt'), 'foreign')
+
+    const json = await run('stats', dir, '--json')
+    expect(json).toMatchObject({ code: 0, stderr: '' })
+    const first = await repository.getEntry('first')
+    const second = await repository.getEntry('second')
+    expect(JSON.parse(json.stdout)).toEqual({
+      entries: 2,
+      expired: 1,
+      bytes: '{"n":1}{"n":22}{"n":333}'.length,
+      oldest: { key: 'first', changedAt: first?.changedAt },
+      newest: { key: 'second', changedAt: second?.changedAt },
+      quarantined: 1,
+      tempFiles: 1,
+    })
+
+    const text = await run('stats', dir)
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/^entries: +2$/m)
+    expect(text.stdout).toMatch(/^expired: +1$/m)
+    expect(text.stdout).toMatch(/^oldest: +\d{4}-\d\d-\d\dT[\d:.]+Z +first$/m)
+    expect(text.stdout).toMatch(/^temp files: +1$/m)
+    // Read-only: the expired entry is still there for prune to remove.
+    expect(fs.existsSync(repository.path('gone'))).toBe(true)
+  })
+})
+
+describe('ls', () => {
+  test('lists live entries with size, expiry and change time', async () => {
+    const expiresAt = Date.now() + 3_600_000
+    await repository.set('a', { user: 1 })
+    await repository.set('b', [1, 2, 3], { expiresAt })
+    await repository.set('tab\tkey', 'x')
+    await setExpired('old', 0)
+
+    const text = await run('ls', dir)
+    expect(text).toMatchObject({ code: 0, stderr: '' })
+    const rows = lines(text.stdout).map((line) => line.split('\t'))
+    const changedAt = new Date((await repository.getEntry('a'))?.changedAt ?? 0).toISOString()
+    expect(rows.sort()).toEqual([
+      ['"tab\\tkey"', '3', 'never', expect.any(String)],
+      ['a', '10', 'never', changedAt],
+      ['b', '7', new Date(expiresAt).toISOString(), expect.any(String)],
+    ])
+
+    const json = await run('ls', dir, '--json')
+    expect(json.code).toBe(0)
+    const entries = ndjson(json.stdout).sort((x, y) => x.key.localeCompare(y.key))
+    expect(entries).toEqual([
+      { key: 'a', size: 10, expiresAt: null, changedAt: expect.any(Number) },
+      { key: 'b', size: 7, expiresAt, changedAt: expect.any(Number) },
+      { key: 'tab\tkey', size: 3, expiresAt: null, changedAt: expect.any(Number) },
+    ])
+  })
+
+  test('--expired lists only the expired entries and removes nothing', async () => {
+    await repository.set('live', 1)
+    await setExpired('old', 2)
+    const json = await run('ls', dir, '--expired', '--json')
+    expect(json.code).toBe(0)
+    expect(ndjson(json.stdout)).toEqual([
+      { key: 'old', size: 1, expiresAt: expect.any(Number), changedAt: expect.any(Number) },
+    ])
+    expect(ndjson(json.stdout)[0].expiresAt).toBeLessThan(Date.now())
+    expect(lines((await run('ls', dir, '--expired')).stdout)).toHaveLength(1)
+    expect(fs.existsSync(repository.path('old'))).toBe(true)
+  })
+
+  test('lists a directory of 5,000 files, each key once', async () => {
+    for (let i = 0; i < 5000; i++) fs.writeFileSync(path.join(dir, `k${i}.json`), `{"i":${i}}`)
+    const result = await run('ls', dir, '--json')
+    expect(result).toMatchObject({ code: 0, stderr: '' })
+    const keys = ndjson(result.stdout).map((entry) => entry.key)
+    expect(keys).toHaveLength(5000)
+    expect(new Set(keys)).toEqual(new Set(Array.from({ length: 5000 }, (_, i) => `k${i}`)))
+  })
+
+  test('a reader that stops early (| head) ends it quietly', async () => {
+    for (let i = 0; i < 5000; i++) fs.writeFileSync(path.join(dir, `k${i}.json`), '1')
+    const script = `set -o pipefail; "${process.execPath}" "${cli}" ls "${dir}" | head -n 1`
+    const result = await new Promise<Result>((resolve) => {
+      execFile('bash', ['-c', script], (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr })
+      })
+    })
+    expect(result).toMatchObject({ code: 0, stderr: '' })
+    expect(lines(result.stdout)).toHaveLength(1)
+  })
+})
+
+describe('get', () => {
+  test('prints the value as indented JSON', async () => {
+    await repository.set('a', { user: { id: 42 }, roles: ['admin'] })
+    const result = await run('get', dir, 'a')
+    expect(result).toEqual({
+      code: 0,
+      stdout: `${JSON.stringify({ user: { id: 42 }, roles: ['admin'] }, null, 2)}\n`,
+      stderr: '',
+    })
+  })
+
+  test('a missing or expired key exits with 1', async () => {
+    await setExpired('old', 1)
+    expectError(await run('get', dir, 'nobody'), 1, /no entry for key "nobody"/)
+    expectError(await run('get', dir, 'old'), 1, /no entry for key "old"/)
+  })
+
+  test('keys that need encoding or start with a dash are reached', async () => {
+    await repository.set('../etc/passwd', 'safe')
+    await repository.set('-dash', 'dash')
+    expect((await run('get', dir, '../etc/passwd')).stdout).toBe('"safe"\n')
+    expect((await run('get', dir, '--', '-dash')).stdout).toBe('"dash"\n')
+  })
+})
+
+describe('rm', () => {
+  test('removes the given keys and prints how many were removed', async () => {
+    await repository.set('a', 1)
+    await repository.set('b', 2)
+    await repository.set('c', 3)
+    expect(await run('rm', dir, 'a', 'b', 'missing')).toEqual({
+      code: 0,
+      stdout: 'removed 2\n',
+      stderr: '',
+    })
+    expect(await repository.has('a')).toBe(false)
+    expect(await repository.has('b')).toBe(false)
+    expect(await repository.get('c')).toBe(3)
+  })
+
+  test('--where removes every entry whose value at the path equals the value', async () => {
+    await repository.set('n', { user: { id: 42 } })
+    await repository.set('s', { user: { id: '42' } })
+    await repository.set('other', { user: { id: 43 } })
+    await repository.set('flat', { id: 42 })
+    await repository.set('scalar', 42)
+    await repository.set('roles', { user: { id: 1, roles: ['admin', 'x'] } })
+    expect(
+      (await run('rm', dir, '--where', 'user.id=42', '--dry-run')).stdout.split('\n').sort(),
+    ).toEqual(['', 'n', 's'])
+    expect(await repository.has('n')).toBe(true)
+
+    expect((await run('rm', dir, '--where', 'user.id=42')).stdout).toBe('removed 2\n')
+    expect((await run('rm', dir, '--where', 'user.roles=["admin","x"]')).stdout).toBe('removed 1\n')
+    expect((await run('rm', dir, '--where', 'id=42', '--where', 'id=0')).stdout).toBe('removed 0\n')
+    const left = []
+    for await (const key of repository.keys()) left.push(key)
+    expect(left.sort()).toEqual(['flat', 'other', 'scalar'])
+  })
+})
+
+describe('prune', () => {
+  test('removes expired entries and stale temp files, and prints the count', async () => {
+    await repository.set('live', 1)
+    await setExpired('old1', 1)
+    await setExpired('old2', 2)
+    // A temp file whose writer is gone (no such pid), older than the one-second grace.
+    const stale = path.join(dir, '.x.json.99999999.abc1.tmp')
+    fs.writeFileSync(stale, '{')
+    await sleep(1100)
+    expect(await run('prune', dir)).toEqual({ code: 0, stdout: 'pruned 2\n', stderr: '' })
+    expect(fs.readdirSync(dir)).toEqual(['live.json'])
+  })
+})
+
+describe('list()', () => {
+  test('yields what stat tells of each entry, expired ones apart, and removes nothing', async () => {
+    const expiresAt = Date.now() + 60_000
+    await repository.set('live', { a: 1 }, { expiresAt })
+    await repository.set('forever', 1)
+    await setExpired('old', 'xy')
+    fs.writeFileSync(path.join(dir, 'x.json.corrupt-1'), '{')
+    fs.mkdirSync(path.join(dir, 'folder.json'))
+    const list = async (options?: { expired?: boolean }) => {
+      const infos = []
+      for await (const info of repository.list(options)) infos.push(info)
+      return infos.sort((a, b) => a.key.localeCompare(b.key))
+    }
+    const changedAt = expect.any(Number)
+    const live = [
+      { key: 'forever', size: 1, expiresAt: undefined, changedAt },
+      { key: 'live', size: 7, expiresAt, changedAt },
+    ]
+    const old = { key: 'old', size: 4, expiresAt: expect.any(Number), changedAt }
+    expect(await list({ expired: false })).toEqual(live)
+    expect(await list({ expired: true })).toEqual([old])
+    expect(await list()).toEqual([...live, old])
+    expect(fs.existsSync(repository.path('old'))).toBe(true)
+  })
+})
+
+describe('while a server writes to the same directory', () => {
+  test('rm and prune remove only their targets, and the server sees the revoke', async () => {
+    await repository.set('victim', { user: { id: 42 } })
+    await repository.set('victim2', { user: { id: 42 } })
+    await repository.set('keep', { user: { id: 1 } })
+    await setExpired('old', { user: { id: 2 } })
+    const script = path.join(tmp, 'server.js')
+    fs.writeFileSync(
+      script,
+      `const { JsonFileRepository } = require(${JSON.stringify(dist)})
+const sessions = new JsonFileRepository(${JSON.stringify(dir)})
+const written = {}
+let stop = false
+process.on('message', async (message) => {
+  if (message === 'stop') stop = true
+  if (message === 'check') process.send({ victim: (await sessions.get('victim')) ?? null })
+})
+;(async () => {
+  // Caches the victim, as a server that has served that session.
+  if (!(await sessions.get('victim'))) throw new Error('no victim')
+  process.send('ready')
+  for (let n = 0; !stop; n++) {
+    const key = 'w-' + (n % 40)
+    await sessions.set(key, { user: { id: 7 }, n }, { expiresAt: Date.now() + 60000 })
+    written[key] = n
+  }
+  process.send({ written })
+  process.disconnect()
+})()
+`,
+    )
+    const server = fork(script, [], {
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const exited = once(server, 'exit')
+    const next = async () => (await once(server, 'message'))[0]
+    expect(await next()).toBe('ready')
+    await sleep(200)
+
+    expect((await run('rm', dir, 'victim')).stdout).toBe('removed 1\n')
+    server.send('check')
+    expect(await next()).toEqual({ victim: null })
+    const [where, pruned, listed] = await Promise.all([
+      run('rm', dir, '--where', 'user.id=42'),
+      run('prune', dir),
+      run('ls', dir, '--json'),
+    ])
+    expect(where).toEqual({ code: 0, stdout: 'removed 1\n', stderr: '' })
+    expect(pruned).toMatchObject({ code: 0, stderr: '' })
+    expect(listed).toMatchObject({ code: 0, stderr: '' })
+    await sleep(100)
+
+    server.send('stop')
+    const { written } = (await next()) as { written: Record<string, number> }
+    expect(await exited).toEqual([0, null])
+    expect(Object.keys(written).length).toBeGreaterThan(0)
+
+    const fresh = new JsonFileRepository<{ n?: number }>(dir, { cache: false })
+    for (const [key, n] of Object.entries(written)) expect((await fresh.get(key))?.n).toBe(n)
+    expect(await fresh.get('keep')).toEqual({ user: { id: 1 } })
+    for (const key of ['victim', 'victim2', 'old']) expect(await fresh.has(key)).toBe(false)
+    expect(fs.readdirSync(dir).filter((name) => !name.endsWith('.json'))).toEqual([])
+    await fresh.close()
+  })
+})

@@ -1,0 +1,110 @@
+/**
+ * Shared by the core tests: temp directories, a logger that remembers what it was told, and the
+ * path of the built package that child processes load.
+ */
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { Logger } from 'json-file-repository'
+
+export const packageDirectory = path.resolve(__dirname, '..')
+export const fixturesDirectory = path.join(__dirname, 'fixtures')
+
+/** A fresh directory under the system temp directory. */
+export function makeTempDirectory(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `jfr-${prefix}-`))
+}
+
+export function removeDirectory(directory: string): void {
+  fs.rmSync(directory, { recursive: true, force: true })
+}
+
+export interface LogRecord {
+  level: 'warn' | 'error' | 'debug'
+  object: object
+  message: string | undefined
+}
+
+/** A logger that keeps every record, so that tests can check what was reported. */
+export function memoryLogger(): Logger & { records: LogRecord[] } {
+  const records: LogRecord[] = []
+  return {
+    records,
+    warn: (object, message) => records.push({ level: 'warn', object, message }),
+    error: (object, message) => records.push({ level: 'error', object, message }),
+    debug: (object, message) => records.push({ level: 'debug', object, message }),
+  }
+}
+
+/**
+ * The built package (`dist`), which child processes `require`. Fails loudly when it is missing
+ * or older than the sources, rather than testing stale code.
+ */
+export function builtPackage(): string {
+  const dist = path.join(packageDirectory, 'dist')
+  const index = path.join(dist, 'index.js')
+  const hint = 'run `pnpm --filter json-file-repository build` first'
+  if (!fs.existsSync(index)) throw new Error(`${index} is missing: ${hint}`)
+  const src = path.join(packageDirectory, 'src')
+  // The library's own files; cli.ts is not needed by the tests that run the built package.
+  for (const name of fs.readdirSync(src).filter((name) => name !== 'cli.ts')) {
+    const built = path.join(dist, name.replace(/\.ts$/, '.js'))
+    if (
+      !fs.existsSync(built) ||
+      fs.statSync(built).mtimeMs < fs.statSync(path.join(src, name)).mtimeMs
+    ) {
+      throw new Error(`${built} is older than src/${name}: ${hint}`)
+    }
+  }
+  return dist
+}
+
+/** The names in a directory, sorted; none when it does not exist. */
+export function listNames(directory: string): string[] {
+  return fs.existsSync(directory) ? fs.readdirSync(directory).sort() : []
+}
+
+/** The permission bits of a path. */
+export function modeOf(file: string): number {
+  return fs.statSync(file).mode & 0o777
+}
+
+/** Whether `mount` works here (it needs root and a kernel that allows it in this container). */
+export function tryMount(args: string[]): string | undefined {
+  try {
+    execFileSync('mount', args, { stdio: 'pipe' })
+    return undefined
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim()
+    return stderr || (error as Error).message
+  }
+}
+
+export function unmount(directory: string): void {
+  try {
+    execFileSync('umount', [directory], { stdio: 'pipe' })
+  } catch {
+    // Not mounted (the test was skipped) or already unmounted.
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls `condition` until it holds or `timeout` ms have passed; resolves to its last result. */
+export async function waitFor(condition: () => boolean, timeout = 2000): Promise<boolean> {
+  const deadline = Date.now() + timeout
+  while (!condition()) {
+    if (Date.now() > deadline) return false
+    await sleep(10)
+  }
+  return true
+}
+
+/** The first ```ts block of the package's README: its usage snippet. */
+export function readmeSnippet(): string {
+  const readme = fs.readFileSync(path.join(packageDirectory, 'README.md'), 'utf8')
+  const snippet = /```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+  if (snippet === undefined) throw new Error('README.md has no ```ts block')
+  return snippet
+}
