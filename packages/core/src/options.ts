@@ -13,8 +13,9 @@ export interface CacheOptions {
    */
   maxEntries?: number
   /**
-   * Most bytes kept, counted as the length of each entry's JSON plus a fixed overhead.
-   * @default 33_554_432 (32 MiB)
+   * Most bytes kept, counted as the length of each entry's JSON plus 280 bytes of bookkeeping
+   * (about what an entry takes on the heap).
+   * @default 67_108_864 (64 MiB)
    */
   maxBytes?: number
 }
@@ -24,7 +25,7 @@ export interface JsonFileRepositoryOptions {
   /**
    * Cache of serialized values, validated against the file's stat on every read, or `false`
    * for none. Without a cache every `get` reads and parses the file, and every `set` writes.
-   * @default { maxEntries: 100_000, maxBytes: 33_554_432 }
+   * @default { maxEntries: 100_000, maxBytes: 67_108_864 }
    */
   cache?: CacheOptions | false
   /**
@@ -101,7 +102,7 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     cache:
       cache === false
         ? false
-        : { maxEntries: cache.maxEntries ?? 100_000, maxBytes: cache.maxBytes ?? 32 * 1024 * 1024 },
+        : { maxEntries: cache.maxEntries ?? 100_000, maxBytes: cache.maxBytes ?? 64 * 1024 * 1024 },
     fsync: options.fsync ?? true,
     fileMode: options.fileMode ?? 0o600,
     directoryMode: options.directoryMode ?? 0o700,

@@ -5,6 +5,7 @@ import {
   JsonFileRepository,
   JsonFileRepositoryError,
   type Logger,
+  type RepositoryEntry,
 } from 'json-file-repository'
 
 /** Options of {@link FileStore}. */
@@ -39,7 +40,7 @@ export interface FileStoreOptions {
   logger?: Logger
   /**
    * Cache of serialized sessions, validated against the file on every read; `false` for none.
-   * @default { maxEntries: 100_000, maxBytes: 33_554_432 }
+   * @default { maxEntries: 100_000, maxBytes: 67_108_864 }
    */
   cache?: CacheOptions | false
   /**
@@ -114,7 +115,14 @@ export class FileStore implements SessionStore {
    * a file, `ERR_INVALID_VALUE` for a session JSON cannot hold, `ERR_IO`.
    */
   set(sessionId: string, session: Session, callback: Callback): void {
-    settle(this.#set(sessionId, session), callback)
+    let saved: Promise<void>
+    try {
+      const { record, expiresAt } = this.#toRecord(session)
+      saved = this.repository.set(sessionId, record, { expiresAt })
+    } catch (error) {
+      saved = Promise.reject(error)
+    }
+    settle(saved, callback)
   }
 
   /**
@@ -176,20 +184,20 @@ export class FileStore implements SessionStore {
     return this.repository.close()
   }
 
-  async #set(sessionId: string, session: Session): Promise<void> {
-    const { record, expiresAt } = this.#toRecord(session)
-    await this.repository.set(sessionId, record, { expiresAt })
+  #get(sessionId: string): Promise<Session | null> {
+    return this.repository.getEntry(sessionId).then(
+      (entry) => this.#toSession(sessionId, entry),
+      (error) => {
+        // A cookie holding an id we could never have issued is a stranger's, not a fault.
+        if (error instanceof JsonFileRepositoryError && error.code === 'ERR_INVALID_KEY')
+          return null
+        throw error
+      },
+    )
   }
 
-  async #get(sessionId: string): Promise<Session | null> {
-    let entry: Awaited<ReturnType<typeof this.repository.getEntry>>
-    try {
-      entry = await this.repository.getEntry(sessionId)
-    } catch (error) {
-      // A cookie holding an id we could never have issued is a stranger's, not a fault.
-      if (error instanceof JsonFileRepositoryError && error.code === 'ERR_INVALID_KEY') return null
-      throw error
-    }
+  /** What @fastify/session gets for a stored entry (see #toRecord for what is stored). */
+  #toSession(sessionId: string, entry: RepositoryEntry<SessionRecord> | undefined): Session | null {
     if (entry === undefined) return null
     const record = entry.value as unknown
     if (!isObject(record)) {
@@ -220,7 +228,7 @@ export class FileStore implements SessionStore {
   async #all(): Promise<Session[]> {
     const sessions: Session[] = []
     for await (const key of this.repository.keys()) {
-      const session = await this.#get(key)
+      const session = this.#toSession(key, await this.repository.getEntry(key))
       if (session) sessions.push(session)
     }
     return sessions

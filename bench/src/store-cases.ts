@@ -1,0 +1,376 @@
+/**
+ * The store-level cases: N sessions, 64 operations in flight, each store in its own process.
+ * `runCases` and friends run in a child (store-child.ts); `storeCases`, `scaleCase` are the
+ * parent's side.
+ */
+import path from 'node:path'
+import { runJob } from './child'
+import { type Done, type Measurement, measure, memoryAfterGc } from './measure'
+import { type BenchSession, newSession, rolled, sessionId, updated } from './sessions'
+import { type BenchStore, openStore, STORE_INFO, type StoreSpec } from './stores'
+
+export const CASES = [
+  'create',
+  'get warm',
+  'get after restart',
+  'update',
+  'set unchanged',
+  'rolling',
+  'rolling, touch',
+  'destroy',
+] as const
+export type CaseName = (typeof CASES)[number]
+
+export const CASE_NOTES: Record<CaseName, string> = {
+  create: 'set of a new session',
+  'get warm': 'get, in the process that wrote the sessions',
+  'get after restart': 'get in a fresh process on the existing data (OS page cache warm)',
+  update: 'set with `views` changed and the expiry moved',
+  'set unchanged': 'set of a copy of exactly what is stored',
+  rolling: 'set with only `cookie.expires` (and `originalExpires`) moved by a few seconds',
+  'rolling, touch': 'the same, with the expiry moved by 10 minutes (beyond `touchAfter`)',
+  destroy: 'destroy',
+}
+
+export type StoreJob =
+  | { type: 'cases'; spec: StoreSpec; n: number; concurrency: number; timeLimitMs: number }
+  | { type: 'read'; spec: StoreSpec; n: number; concurrency: number; passes: 1 | 2 }
+  | { type: 'populate'; spec: StoreSpec; n: number; concurrency: number; readPasses: 0 | 1 }
+  | { type: 'sum-views'; spec: StoreSpec; ids: string[] }
+  | {
+      type: 'pair'
+      store: StoreSpec
+      floor: StoreSpec
+      n: number
+      concurrency: number
+      rounds: number
+    }
+
+/** ops/s of a store and of its floor in each round, measured one right after the other. */
+export interface PairResult {
+  create: { store: number[]; floor: number[] }
+  update: { store: number[]; floor: number[] }
+}
+
+export type CaseResults = Partial<Record<CaseName, Measurement>>
+/** How a store's own counters (writes, touches, hits…) moved during each case. */
+export type CaseCounters = Partial<Record<CaseName, Record<string, number>>>
+export interface CasesResult {
+  measurements: CaseResults
+  counters: CaseCounters
+}
+
+export interface ReadResult {
+  /** Time to construct the store on the existing data, in milliseconds. */
+  openMs: number
+  cold: Measurement
+  warm?: Measurement
+  heapGrowth: number
+  rss: number
+  stats?: Record<string, number>
+}
+
+export interface PopulateResult {
+  create: Measurement
+  warm?: Measurement
+  heapGrowth: number
+  rss: number
+  stats?: Record<string, number>
+}
+
+const STORE_CHILD = path.join(__dirname, 'store-child.js')
+
+/** Parent side: every case for one store, in a child process. */
+export function storeCases(spec: StoreSpec, n: number, concurrency: number, timeLimitMs: number) {
+  return runJob<StoreJob, CasesResult>(STORE_CHILD, {
+    type: 'cases',
+    spec,
+    n,
+    concurrency,
+    timeLimitMs,
+  })
+}
+
+/** Parent side: gets in a fresh process on data already there. */
+export function readCase(spec: StoreSpec, n: number, concurrency: number, passes: 1 | 2) {
+  return runJob<StoreJob, ReadResult>(STORE_CHILD, { type: 'read', spec, n, concurrency, passes })
+}
+
+/** Parent side: creates n sessions in a fresh process (then reads them once, for MemoryStore). */
+export function populateCase(spec: StoreSpec, n: number, concurrency: number, readPasses: 0 | 1) {
+  return runJob<StoreJob, PopulateResult>(STORE_CHILD, {
+    type: 'populate',
+    spec,
+    n,
+    concurrency,
+    readPasses,
+  })
+}
+
+/** Parent side: the sum of `views` over sessions, read by a fresh process. */
+export function sumViews(spec: StoreSpec, ids: string[]) {
+  return runJob<StoreJob, { sum: number; missing: number }>(STORE_CHILD, {
+    type: 'sum-views',
+    spec,
+    ids,
+  })
+}
+
+/**
+ * Parent side: creates then updates, a store and its floor in one process, alternating which goes
+ * first, for a few rounds: the write ratios, which the machine's background load swings most.
+ */
+export function pairCase(
+  store: StoreSpec,
+  floor: StoreSpec,
+  n: number,
+  concurrency: number,
+  rounds: number,
+) {
+  return runJob<StoreJob, PairResult>(STORE_CHILD, {
+    type: 'pair',
+    store,
+    floor,
+    n,
+    concurrency,
+    rounds,
+  })
+}
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => sessionId(i))
+
+function setOp(store: BenchStore, keys: string[], value: (i: number) => object) {
+  return (i: number, done: Done) => store.set(keys[i] as string, value(i), (error) => done(error))
+}
+
+function getOp(store: BenchStore, keys: string[]) {
+  return (i: number, done: Done) =>
+    store.get(keys[i] as string, (error, session) => {
+      // session-file-store answers a missing file with ENOENT, as @fastify/session allows.
+      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') done(undefined, true)
+      else done(error, !session)
+    })
+}
+
+/** Child side: create, get warm, get after restart, update, unchanged, rolling, destroy. */
+export async function runCases(job: Extract<StoreJob, { type: 'cases' }>): Promise<CasesResult> {
+  const { spec, n, concurrency, timeLimitMs } = job
+  const store = await openStore(spec)
+  const keys = ids(n)
+  const sessions: BenchSession[] = new Array(n)
+  const options = {
+    concurrency,
+    timeLimitMs,
+    ...(store.serverCpu ? { extraCpu: store.serverCpu } : {}),
+  }
+  const results: CaseResults = {}
+  const counters: CaseCounters = {}
+  const run = async (
+    name: CaseName,
+    ops: number,
+    op: (i: number, done: Done) => void,
+    limit = true,
+  ) => {
+    memoryAfterGc()
+    const before = store.stats?.()
+    results[name] = await measure(ops, op, limit ? options : { ...options, timeLimitMs: undefined })
+    const after = store.stats?.()
+    if (before && after) counters[name] = difference(after, before)
+  }
+
+  // Untimed warm-up of the write path (JIT, the new directory) on keys of its own.
+  const spare = Array.from({ length: Math.min(n, 500) }, (_, i) => sessionId(i, 'warm-up'))
+  await measure(
+    spare.length,
+    setOp(store, spare, (i) => newSession(i)),
+    options,
+  )
+  await measure(
+    spare.length,
+    (i, done) => store.destroy(spare[i] as string, (e) => done(e)),
+    options,
+  )
+  // Every later case needs all n sessions: create is never cut short.
+  await run(
+    'create',
+    n,
+    setOp(store, keys, (i) => (sessions[i] = newSession(i))),
+    false,
+  )
+  // Warm up the read path (JIT), then measure.
+  await measure(Math.min(n, 2000), getOp(store, keys), options)
+  await run('get warm', n, getOp(store, keys))
+  if (STORE_INFO[spec.kind].persistent) {
+    results['get after restart'] = (await readCase(spec, n, concurrency, 1)).cold
+  }
+  const next = (change: (s: BenchSession) => BenchSession) => (i: number) => {
+    const session = change(sessions[i] as BenchSession)
+    sessions[i] = session
+    return session
+  }
+  await run(
+    'update',
+    n,
+    setOp(
+      store,
+      keys,
+      next((s) => updated(s)),
+    ),
+  )
+  // A restored session is a new object equal to the stored one, as @fastify/session builds it.
+  await run(
+    'set unchanged',
+    n,
+    setOp(store, keys, (i) => copy(sessions[i] as BenchSession)),
+  )
+  await run(
+    'rolling',
+    n,
+    setOp(
+      store,
+      keys,
+      next((s) => rolled(s)),
+    ),
+  )
+  await run(
+    'rolling, touch',
+    n,
+    setOp(
+      store,
+      keys,
+      next((s) => rolled(s, Date.now() + 600_000)),
+    ),
+  )
+  await run(
+    'destroy',
+    n,
+    (i, done) => store.destroy(keys[i] as string, (error) => done(error)),
+    false,
+  )
+  await store.close()
+  return { measurements: results, counters }
+}
+
+function copy(session: BenchSession): BenchSession {
+  return { ...session, cookie: { ...session.cookie } }
+}
+
+function difference(after: Record<string, number>, before: Record<string, number>) {
+  const moved: Record<string, number> = {}
+  for (const [key, value] of Object.entries(after)) moved[key] = value - (before[key] ?? 0)
+  return moved
+}
+
+/** Child side: opens the store on existing data, then one cold and maybe one warm pass of gets. */
+export async function runRead(job: Extract<StoreJob, { type: 'read' }>): Promise<ReadResult> {
+  const { spec, n, concurrency, passes } = job
+  const keys = ids(n)
+  memoryAfterGc()
+  const t0 = performance.now()
+  const store = await openStore(spec)
+  const openMs = performance.now() - t0
+  const before = memoryAfterGc()
+  const options = { concurrency, ...(store.serverCpu ? { extraCpu: store.serverCpu } : {}) }
+  const cold = await measure(n, getOp(store, keys), options)
+  const warm = passes === 2 ? await measure(n, getOp(store, keys), options) : undefined
+  const after = memoryAfterGc()
+  const stats = store.stats?.()
+  await store.close()
+  return {
+    openMs,
+    cold,
+    ...(warm ? { warm } : {}),
+    heapGrowth: after.heapUsed - before.heapUsed,
+    rss: after.rss,
+    ...(stats ? { stats } : {}),
+  }
+}
+
+/** Child side: creates n sessions, and measures the heap they leave behind. */
+export async function runPopulate(
+  job: Extract<StoreJob, { type: 'populate' }>,
+): Promise<PopulateResult> {
+  const { spec, n, concurrency, readPasses } = job
+  const keys = ids(n)
+  const store = await openStore(spec)
+  const before = memoryAfterGc()
+  const now = Date.now()
+  const options = { concurrency, ...(store.serverCpu ? { extraCpu: store.serverCpu } : {}) }
+  const create = await measure(
+    n,
+    setOp(store, keys, (i) => newSession(i, now)),
+    options,
+  )
+  const warm = readPasses === 1 ? await measure(n, getOp(store, keys), options) : undefined
+  const after = memoryAfterGc()
+  const stats = store.stats?.()
+  await store.close()
+  return {
+    create,
+    ...(warm ? { warm } : {}),
+    heapGrowth: after.heapUsed - before.heapUsed,
+    rss: after.rss,
+    ...(stats ? { stats } : {}),
+  }
+}
+
+/** Child side: reads every session back and adds up their `views`. */
+export async function runSumViews(job: Extract<StoreJob, { type: 'sum-views' }>) {
+  const store = await openStore(job.spec)
+  let sum = 0
+  let missing = 0
+  for (const id of job.ids) {
+    const session = await new Promise<object | null | undefined>((resolve, reject) =>
+      store.get(id, (error, value) => (error ? reject(error) : resolve(value))),
+    )
+    const views = (session as { views?: unknown } | null | undefined)?.views
+    if (typeof views === 'number') sum += views
+    else missing++
+  }
+  await store.close()
+  return { sum, missing }
+}
+
+/** Child side of {@link pairCase}. */
+export async function runPair(job: Extract<StoreJob, { type: 'pair' }>): Promise<PairResult> {
+  const { n, concurrency, rounds } = job
+  const stores = { store: await openStore(job.store), floor: await openStore(job.floor) }
+  const result: PairResult = { create: { store: [], floor: [] }, update: { store: [], floor: [] } }
+  const options = { concurrency }
+  for (const store of Object.values(stores)) {
+    const spare = Array.from({ length: 500 }, (_, i) => sessionId(i, 'warm-up'))
+    await measure(
+      spare.length,
+      setOp(store, spare, (i) => newSession(i)),
+      options,
+    )
+  }
+  for (let round = 0; round < rounds; round++) {
+    const keys = Array.from({ length: n }, (_, i) => sessionId(i, `pair-${round}`))
+    const order = round % 2 === 0 ? (['store', 'floor'] as const) : (['floor', 'store'] as const)
+    for (const which of order) {
+      const store = stores[which]
+      const sessions = keys.map((_, i) => newSession(i))
+      result.create[which].push(
+        (
+          await measure(
+            n,
+            setOp(store, keys, (i) => sessions[i] as BenchSession),
+            options,
+          )
+        ).opsPerSec,
+      )
+      result.update[which].push(
+        (
+          await measure(
+            n,
+            setOp(store, keys, (i) => updated(sessions[i] as BenchSession)),
+            options,
+          )
+        ).opsPerSec,
+      )
+    }
+  }
+  await Promise.all(Object.values(stores).map((store) => store.close()))
+  return result
+}

@@ -1,0 +1,282 @@
+/**
+ * Every store the bench compares, behind one callback interface (the one @fastify/session calls):
+ * FileStore, the raw fs floor, MemoryStore, better-sqlite3, connect-redis and session-file-store.
+ * A `StoreSpec` is plain data, so a child process can open the same store on the same data.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { MemoryStore } from '@fastify/session'
+import type { Session } from 'fastify'
+import { FileStore } from 'fastify-file-session-store'
+import { processCpuMicros } from './measure'
+
+export type Callback = (error?: unknown) => void
+export type SessionCallback = (error: unknown, session?: object | null) => void
+
+/** What the bench calls: @fastify/session's store contract, and a way to shut down. */
+export interface BenchStore {
+  set(sessionId: string, session: object, callback: Callback): void
+  get(sessionId: string, callback: SessionCallback): void
+  destroy(sessionId: string, callback: Callback): void
+  close(): Promise<void>
+  /** CPU time of a server process that works for this store (Redis), in microseconds. */
+  serverCpu?: () => number
+  /** Counters of the store, when it keeps some (FileStore's repository). */
+  stats?: () => Record<string, number>
+}
+
+export type StoreKind =
+  | 'file-store'
+  | 'file-store-nofsync'
+  | 'floor-fsync'
+  | 'floor'
+  | 'memory'
+  | 'sqlite'
+  | 'redis'
+  | 'session-file-store'
+
+export interface StoreSpec {
+  kind: StoreKind
+  /** Directory of the store's files (better-sqlite3: of its database). */
+  directory: string
+  redis?: { port: number; pid: number; prefix: string }
+}
+
+export interface StoreInfo {
+  label: string
+  /** Whether a new process sees the sessions (all but MemoryStore). */
+  persistent: boolean
+  /** Whether the store flushes each write to disk. */
+  fsync: boolean
+}
+
+export const STORE_INFO: Record<StoreKind, StoreInfo> = {
+  'file-store': { label: 'FileStore (defaults)', persistent: true, fsync: true },
+  'file-store-nofsync': { label: 'FileStore fsync: false', persistent: true, fsync: false },
+  'floor-fsync': { label: 'raw fs floor, fsync', persistent: true, fsync: true },
+  floor: { label: 'raw fs floor, no fsync', persistent: true, fsync: false },
+  memory: { label: 'MemoryStore', persistent: false, fsync: false },
+  sqlite: { label: 'better-sqlite3 (WAL)', persistent: true, fsync: false },
+  redis: { label: 'connect-redis + redis-server', persistent: true, fsync: false },
+  'session-file-store': { label: 'session-file-store 1.5', persistent: true, fsync: true },
+}
+
+/** The floor that matches a store: with fsync where the store fsyncs. */
+export function matchingFloor(kind: StoreKind): StoreKind {
+  return STORE_INFO[kind].fsync ? 'floor-fsync' : 'floor'
+}
+
+export async function openStore(spec: StoreSpec): Promise<BenchStore> {
+  switch (spec.kind) {
+    case 'file-store':
+    case 'file-store-nofsync':
+      return fileStore(spec)
+    case 'floor-fsync':
+    case 'floor':
+      return new FloorStore(spec.directory, spec.kind === 'floor-fsync')
+    case 'memory':
+      return memoryStore()
+    case 'sqlite':
+      return sqliteStore(spec.directory)
+    case 'redis':
+      return redisStore(spec)
+    case 'session-file-store':
+      return sessionFileStore(spec.directory)
+  }
+}
+
+function fileStore(spec: StoreSpec): BenchStore {
+  const store =
+    spec.kind === 'file-store'
+      ? new FileStore(spec.directory)
+      : new FileStore({ directory: spec.directory, fsync: false })
+  return {
+    set: (id, session, callback) => store.set(id, session as Session, callback),
+    get: (id, callback) => store.get(id, callback),
+    destroy: (id, callback) => store.destroy(id, callback),
+    close: () => store.close(),
+    stats: () => {
+      const { hits, misses, writes, touches, skipped, deletes, cacheEntries, cacheBytes } =
+        store.repository.stats()
+      return { hits, misses, writes, touches, skipped, deletes, cacheEntries, cacheBytes }
+    },
+  }
+}
+
+/**
+ * The floor: the same calls made raw with Node's callback fs API and nothing else. A set writes
+ * a temp file and renames it over the session's file (with fsync: open, write, fsync, close,
+ * rename); a get reads and parses the file.
+ */
+export class FloorStore implements BenchStore {
+  readonly #directory: string
+  readonly #fsync: boolean
+  #counter = 0
+
+  constructor(directory: string, fsync: boolean) {
+    this.#directory = directory
+    this.#fsync = fsync
+    fs.mkdirSync(directory, { recursive: true, mode: 0o700 })
+  }
+
+  set(sessionId: string, session: object, callback: Callback): void {
+    let json: string
+    try {
+      json = JSON.stringify(session)
+    } catch (error) {
+      callback(error)
+      return
+    }
+    const file = this.#file(sessionId)
+    const temp = path.join(this.#directory, `.${sessionId}.${process.pid}.${++this.#counter}.tmp`)
+    const rename = (error?: unknown) => {
+      if (error) callback(error)
+      else fs.rename(temp, file, (renameError) => callback(renameError ?? undefined))
+    }
+    if (!this.#fsync) {
+      fs.writeFile(temp, json, { mode: 0o600 }, rename)
+      return
+    }
+    fs.open(temp, 'w', 0o600, (openError, fd) => {
+      if (openError) return callback(openError)
+      fs.write(fd, json, (writeError) => {
+        if (writeError) return fs.close(fd, () => callback(writeError))
+        fs.fsync(fd, (syncError) => fs.close(fd, (closeError) => rename(syncError ?? closeError)))
+      })
+    })
+  }
+
+  get(sessionId: string, callback: SessionCallback): void {
+    fs.readFile(this.#file(sessionId), 'utf8', (error, text) => {
+      if (error) return callback(error.code === 'ENOENT' ? null : error, null)
+      let session: object
+      try {
+        session = JSON.parse(text)
+      } catch (parseError) {
+        return callback(parseError)
+      }
+      callback(null, session)
+    })
+  }
+
+  destroy(sessionId: string, callback: Callback): void {
+    fs.unlink(this.#file(sessionId), (error) =>
+      callback(error && error.code !== 'ENOENT' ? error : undefined),
+    )
+  }
+
+  async close(): Promise<void> {}
+
+  #file(sessionId: string): string {
+    return path.join(this.#directory, `${sessionId}.json`)
+  }
+}
+
+function memoryStore(): BenchStore {
+  const store = new MemoryStore()
+  return {
+    set: (id, session, callback) => store.set(id, session as Session, callback),
+    get: (id, callback) => store.get(id, callback),
+    destroy: (id, callback) => store.destroy(id, callback),
+    close: async () => {},
+  }
+}
+
+/**
+ * A minimal better-sqlite3 session store, as one would write it: one table, WAL with
+ * `synchronous = NORMAL` (no fsync per commit), prepared statements, synchronous callbacks.
+ */
+async function sqliteStore(directory: string): Promise<BenchStore> {
+  const { default: Database } = await import('better-sqlite3')
+  fs.mkdirSync(directory, { recursive: true, mode: 0o700 })
+  const db = new Database(path.join(directory, 'sessions.db'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS sessions (sid TEXT PRIMARY KEY, sess TEXT NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID',
+  )
+  const upsert = db.prepare(
+    'INSERT INTO sessions (sid, sess, expires) VALUES (?, ?, ?) ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, expires = excluded.expires',
+  )
+  const select = db.prepare<[string, number], { sess: string }>(
+    'SELECT sess FROM sessions WHERE sid = ? AND expires > ?',
+  )
+  const remove = db.prepare('DELETE FROM sessions WHERE sid = ?')
+  return {
+    set(id, session, callback) {
+      try {
+        upsert.run(id, JSON.stringify(session), expiresOf(session))
+      } catch (error) {
+        return callback(error)
+      }
+      callback()
+    },
+    get(id, callback) {
+      let session: object | null
+      try {
+        const row = select.get(id, Date.now())
+        session = row ? JSON.parse(row.sess) : null
+      } catch (error) {
+        return callback(error)
+      }
+      callback(null, session)
+    },
+    destroy(id, callback) {
+      try {
+        remove.run(id)
+      } catch (error) {
+        return callback(error)
+      }
+      callback()
+    },
+    close: async () => {
+      db.close()
+    },
+  }
+}
+
+function expiresOf(session: object): number {
+  const expires = (session as { cookie?: { expires?: unknown } }).cookie?.expires
+  const time =
+    expires instanceof Date || typeof expires === 'string'
+      ? new Date(expires).getTime()
+      : Number.NaN
+  return Number.isFinite(time) ? time : Date.now() + 86_400_000
+}
+
+async function redisStore(spec: StoreSpec): Promise<BenchStore> {
+  const server = spec.redis
+  if (!server) throw new Error('The redis store needs a running redis-server')
+  const { createClient } = await import('redis')
+  const { RedisStore } = await import('connect-redis')
+  const client = createClient({ socket: { host: '127.0.0.1', port: server.port } })
+  client.on('error', () => {})
+  await client.connect()
+  const store = new RedisStore({ client, prefix: server.prefix })
+  return {
+    set: (id, session, callback) => {
+      store.set(id, session as never, callback)
+    },
+    get: (id, callback) => {
+      store.get(id, callback)
+    },
+    destroy: (id, callback) => {
+      store.destroy(id, callback)
+    },
+    close: () => client.close(),
+    serverCpu: () => processCpuMicros(server.pid),
+  }
+}
+
+async function sessionFileStore(directory: string): Promise<BenchStore> {
+  const { default: expressSession } = await import('express-session')
+  const { default: sessionFileStoreFactory } = await import('session-file-store')
+  const Store = sessionFileStoreFactory(expressSession)
+  const store = new Store({ path: directory, retries: 0, logFn: () => {} })
+  return {
+    set: (id, session, callback) => store.set(id, session as never, callback),
+    get: (id, callback) => store.get(id, callback),
+    destroy: (id, callback) => store.destroy(id, callback),
+    close: async () => clearInterval(store.options.reapIntervalObject),
+  }
+}
