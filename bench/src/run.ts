@@ -120,7 +120,16 @@ async function main(): Promise<void> {
         results.notes.push('redis-server was not available: connect-redis is left out of this run.')
       }
     }
-    const available = stores.filter((kind) => kind !== 'redis' || redis)
+    const sqlite = stores.includes('sqlite') && sqliteLoads()
+    if (stores.includes('sqlite') && !sqlite) {
+      log('better-sqlite3 cannot be loaded (its native build failed at install): it is left out')
+      results.notes.push(
+        'better-sqlite3 could not be loaded (its native build needs Node.js headers; on Debian: `npm_config_nodedir=/usr pnpm install`): it is left out of this run.',
+      )
+    }
+    const available = stores.filter(
+      (kind) => (kind !== 'redis' || redis) && (kind !== 'sqlite' || sqlite),
+    )
     const spec = (kind: StoreKind, name: string, prefix = name): StoreSpec => ({
       kind,
       directory: path.join(root, `${name}-${kind}`),
@@ -354,3 +363,14 @@ main().catch((error: unknown) => {
   console.error(error)
   process.exitCode = 1
 })
+
+/** Whether better-sqlite3 (an optional dependency with a native build) loads here. */
+function sqliteLoads(): boolean {
+  try {
+    const Database = require('better-sqlite3') as typeof import('better-sqlite3')
+    new Database(':memory:').close()
+    return true
+  } catch {
+    return false
+  }
+}

@@ -93,6 +93,8 @@ interface PendingSet {
  * as measured on Node 20, so that `cache.maxBytes` bounds the heap the cache really uses.
  */
 const ENTRY_OVERHEAD = 280
+/** What `set` returns when it has nothing to do. */
+const DONE = Promise.resolve()
 /** How many files `prune()` stats or removes at once. */
 const PRUNE_CONCURRENCY = 32
 /** A temp file older than this is stale whoever wrote it. */
@@ -271,16 +273,26 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * @throws {TypeError} When `expiresAt` is not a valid time.
    * @example await sessions.set(id, session, { expiresAt: Date.now() + 86_400_000 })
    */
-  async set(key: string, value: T, options: SetOptions = {}): Promise<void> {
-    this.#assertOpen()
-    const expiresAt = toExpiry(options.expiresAt)
-    const json = serialize(key, value)
+  set(key: string, value: T, options: SetOptions = {}): Promise<void> {
+    let json: string
+    let expiresAt: number | undefined
+    try {
+      this.#assertOpen()
+      expiresAt = toExpiry(options.expiresAt)
+      json = serialize(key, value)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     // The commonest call of a session store: nothing changed. Only a key that was stored is
-    // cached, so this needs neither the key's file nor any I/O.
+    // cached, so this needs neither the key's file nor any I/O, nor even a new promise.
     if (!this.#queues.has(key) && this.#isStored(key, json, expiresAt)) {
       this.#counters.skipped++
-      return
+      return DONE
     }
+    return this.#set(key, json, expiresAt)
+  }
+
+  async #set(key: string, json: string, expiresAt: number | undefined): Promise<void> {
     const file = this.path(key)
     if (isExpired(expiresAt)) {
       await this.delete(key)

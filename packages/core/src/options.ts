@@ -30,8 +30,9 @@ export interface JsonFileRepositoryOptions {
   cache?: CacheOptions | false
   /**
    * Flush each write to disk before it becomes visible, so that a power loss leaves the old or
-   * the new value, never an empty file. `false` is several times faster on most disks and still
-   * atomic against crashes of the process, but not against a power loss.
+   * the new value, never an empty file. `false` saves the flush (how
+   * much that gains depends on the disk) and stays atomic against crashes of the process, but
+   * not against a power loss.
    * @default true
    */
   fsync?: boolean

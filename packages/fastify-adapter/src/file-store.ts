@@ -44,8 +44,8 @@ export interface FileStoreOptions {
    */
   cache?: CacheOptions | false
   /**
-   * Flush each write to disk before it becomes visible (safe against power loss). `false` is
-   * much faster on most disks and still atomic against crashes.
+   * Flush each write to disk before it becomes visible (safe against power loss). `false` saves the
+   * flush (how much that gains depends on the disk) and stays atomic against crashes.
    * @default true
    */
   fsync?: boolean
@@ -112,16 +112,14 @@ export class FileStore implements SessionStore {
    * Saves a session. Writes the file only when the session changed; when only its expiry
    * moved, moves the file's expiry (see `touchAfter`).
    * Calls back with a `JsonFileRepositoryError`: `ERR_INVALID_KEY` for an id that cannot name
-   * a file, `ERR_INVALID_VALUE` for a session JSON cannot hold, `ERR_IO`.
+   * a file, `ERR_INVALID_VALUE` for a session JSON cannot hold, `ERR_IO`; with a `TypeError`
+   * when `session` is not an object.
    */
   set(sessionId: string, session: Session, callback: Callback): void {
-    let saved: Promise<void>
-    try {
+    const saved = attempt(() => {
       const { record, expiresAt } = this.#toRecord(session)
-      saved = this.repository.set(sessionId, record, { expiresAt })
-    } catch (error) {
-      saved = Promise.reject(error)
-    }
+      return this.repository.set(sessionId, record, { expiresAt })
+    })
     settle(saved, callback)
   }
 
@@ -143,11 +141,15 @@ export class FileStore implements SessionStore {
 
   /**
    * Moves a session's expiry to what its cookie says, without rewriting it.
-   * Calls back with a `JsonFileRepositoryError` (`ERR_INVALID_KEY`, `ERR_IO`).
+   * Calls back with a `JsonFileRepositoryError` (`ERR_INVALID_KEY`, `ERR_IO`), or a `TypeError`
+   * when `session` is not an object.
    */
   touch(sessionId: string, session: Session, callback: Callback): void {
+    const touched = attempt(() =>
+      this.repository.touch(sessionId, this.#toRecord(session).expiresAt),
+    )
     settle(
-      this.repository.touch(sessionId, this.#toRecord(session).expiresAt).then(() => {}),
+      touched.then(() => {}),
       callback,
     )
   }
@@ -246,6 +248,8 @@ export class FileStore implements SessionStore {
    * expiry, not in the JSON, so that a session whose data did not change is not rewritten.
    */
   #toRecord(session: Session): { record: SessionRecord; expiresAt: number } {
+    if (!isObject(session))
+      throw new TypeError(`\`session\` must be an object, got ${String(session)}`)
     const source = session as unknown as SessionRecord & { cookie?: { toJSON?: () => object } }
     const cookie =
       typeof source.cookie?.toJSON === 'function' ? source.cookie.toJSON() : source.cookie
@@ -262,6 +266,15 @@ export class FileStore implements SessionStore {
   #warn(message: string): void {
     if (this.#logger) this.#logger.warn({}, message)
     else process.emitWarning(message, 'FileStore')
+  }
+}
+
+/** The promise `start` returns, or a rejected one when it throws. */
+function attempt<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start()
+  } catch (error) {
+    return Promise.reject(error)
   }
 }
 

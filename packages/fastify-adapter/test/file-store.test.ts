@@ -280,6 +280,18 @@ describe('hostile ids, files and values', () => {
     expect(fs.readdirSync(directory)).toEqual([])
   })
 
+  test('a session that is not an object is an error through the callback, never a throw', async () => {
+    open()
+    for (const bad of [null, undefined, 42]) {
+      let error: unknown
+      expect(() => store.set(ID, bad as never, (e) => (error = e))).not.toThrow()
+      expect(() => store.touch(ID, bad as never, () => {})).not.toThrow()
+      await sleep(10)
+      expect(error).toBeInstanceOf(Error)
+    }
+    expect(fs.readdirSync(directory)).toEqual([])
+  })
+
   test('an I/O error is an error (the request fails), not a logout, and it recovers', async () => {
     open()
     app = await buildApp(store)
