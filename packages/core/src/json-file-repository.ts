@@ -211,8 +211,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       )
     }
     // keyToFileName never yields a separator, `.` or `..`; this states the guarantee once more.
-    if (name.includes('/') || name.includes('\\'))
+    if (name.includes('/') || name.includes('\\')) {
       throw new Error(`Key escaped the directory: ${name}`)
+    }
     return this.#prefix + name
   }
 
