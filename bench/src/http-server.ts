@@ -6,6 +6,7 @@
 import fastifyCookie from '@fastify/cookie'
 import fastifySession, { type SessionStore } from '@fastify/session'
 import Fastify from 'fastify'
+import { countViews } from './store-cases'
 import { type BenchStore, openStore, type StoreSpec } from './stores'
 
 declare module 'fastify' {
@@ -84,18 +85,9 @@ async function main(spec: StoreSpec): Promise<void> {
 
 async function close(app: ReturnType<typeof Fastify>, store: BenchStore, ids: string[]) {
   await app.close()
-  let sum = 0
-  let missing = 0
-  for (const id of ids) {
-    const session = await new Promise<object | null | undefined>((resolve, reject) =>
-      store.get(id, (error, value) => (error ? reject(error) : resolve(value))),
-    )
-    const views = (session as { views?: unknown } | null | undefined)?.views
-    if (typeof views === 'number') sum += views
-    else missing++
-  }
+  const result = await countViews(store, ids)
   await store.close()
-  return { sum, missing }
+  return result
 }
 
 function send(message: ServerMessage, exit = false): void {

@@ -317,9 +317,16 @@ export async function runPopulate(
 /** Child side: reads every session back and adds up their `views`. */
 export async function runSumViews(job: Extract<StoreJob, { type: 'sum-views' }>) {
   const store = await openStore(job.spec)
+  const result = await countViews(store, job.ids)
+  await store.close()
+  return result
+}
+
+/** The sum of the `views` of the sessions `ids`, and how many have none. */
+export async function countViews(store: BenchStore, ids: string[]) {
   let sum = 0
   let missing = 0
-  for (const id of job.ids) {
+  for (const id of ids) {
     const session = await new Promise<object | null | undefined>((resolve, reject) =>
       store.get(id, (error, value) => (error ? reject(error) : resolve(value))),
     )
@@ -327,7 +334,6 @@ export async function runSumViews(job: Extract<StoreJob, { type: 'sum-views' }>)
     if (typeof views === 'number') sum += views
     else missing++
   }
-  await store.close()
   return { sum, missing }
 }
 
