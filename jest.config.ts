@@ -24,6 +24,7 @@ const config: Config = {
   // The command line is tested end to end through its built binary, in child processes.
   collectCoverageFrom: ['packages/core/src/**/*.ts', '!packages/core/src/cli.ts'],
   coverageThreshold: { global: { lines: 90 } },
+  reporters: ['default', '<rootDir>/.ci/summary-reporter.js'],
   testTimeout: 30_000,
   maxWorkers: 2,
 }
