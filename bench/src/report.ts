@@ -316,66 +316,40 @@ export function renderMarkdown(r: BenchResults, targets: Target[]): string {
 function storeSection(r: BenchResults, line: (text?: string) => void) {
   const kinds = STORE_ORDER.filter((k) => r.cases[k])
   if (kinds.length === 0) return
-  const cell = (kind: StoreKind, name: CaseName, f: (m: Measurement) => string) => {
-    const m = r.cases[kind]?.[name]
-    return m ? f(m) : '—'
-  }
-  const header = () => {
+  /** A table of every store and case, a cell `format` of its measurement, `—` when none. */
+  const table = (
+    title: string,
+    format: (m: Measurement, kind: StoreKind, name: CaseName) => string,
+    intro?: string,
+  ) => {
+    line(`### ${title}`)
+    line()
+    if (intro) {
+      line(intro)
+      line()
+    }
     line(`| store | ${CASES.join(' | ')} |`)
     line(`|---|${CASES.map(() => '--:').join('|')}|`)
+    for (const kind of kinds) {
+      const cells = CASES.map((name) => {
+        const m = r.cases[kind]?.[name]
+        return m ? format(m, kind, name) : '—'
+      })
+      line(`| ${STORE_INFO[kind].label} | ${cells.join(' | ')} |`)
+    }
+    line()
   }
   line(`## Store level (${r.n.toLocaleString('en')} sessions, ${r.concurrency} in flight)`)
   line()
-  line('### Against the floor')
-  line()
-  line(
+  table(
+    'Against the floor',
+    (m, kind, name) => x(ratioOf(m, r.cases[matchingFloor(kind)]?.[name])),
     "Each store's rate ÷ the raw fs floor's rate in the same case, the floor with the same durability (fsync rows against the fsync floor, the others against the no-fsync floor; for reads both floors run the same code, so their two rows show the noise).",
   )
-  line()
-  header()
-  for (const kind of kinds) {
-    const floor = matchingFloor(kind)
-    line(
-      `| ${STORE_INFO[kind].label} | ${CASES.map((name) => cell(kind, name, (m) => x(ratioOf(m, r.cases[floor]?.[name])))).join(' | ')} |`,
-    )
-  }
-  line()
-  line('### Against MemoryStore')
-  line()
-  header()
-  for (const kind of kinds) {
-    line(
-      `| ${STORE_INFO[kind].label} | ${CASES.map((name) => cell(kind, name, (m) => x(ratioOf(m, r.cases.memory?.[name])))).join(' | ')} |`,
-    )
-  }
-  line()
-  line('### Operations per second')
-  line()
-  header()
-  for (const kind of kinds) {
-    line(
-      `| ${STORE_INFO[kind].label} | ${CASES.map((name) => cell(kind, name, (m) => rate(m.opsPerSec))).join(' | ')} |`,
-    )
-  }
-  line()
-  line('### CPU per operation (µs, user + system)')
-  line()
-  header()
-  for (const kind of kinds) {
-    line(
-      `| ${STORE_INFO[kind].label} | ${CASES.map((name) => cell(kind, name, (m) => num(m.cpuPerOp))).join(' | ')} |`,
-    )
-  }
-  line()
-  line('### Latency p50 / p99 (ms)')
-  line()
-  header()
-  for (const kind of kinds) {
-    line(
-      `| ${STORE_INFO[kind].label} | ${CASES.map((name) => cell(kind, name, (m) => `${num(m.p50)} / ${num(m.p99)}`)).join(' | ')} |`,
-    )
-  }
-  line()
+  table('Against MemoryStore', (m, _kind, name) => x(ratioOf(m, r.cases.memory?.[name])))
+  table('Operations per second', (m) => rate(m.opsPerSec))
+  table('CPU per operation (µs, user + system)', (m) => num(m.cpuPerOp))
+  table('Latency p50 / p99 (ms)', (m) => `${num(m.p50)} / ${num(m.p99)}`)
   const problems = kinds.flatMap((kind) =>
     CASES.flatMap((name) => {
       const m = r.cases[kind]?.[name]

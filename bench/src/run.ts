@@ -7,7 +7,8 @@
  * operations in flight and HTTP connections, --time-limit ms per write case, --sizes of the scale
  * case, --prune files of the pruning case, --sessions logged in per app, --seconds per HTTP route
  * and store, --rounds they are split in, --sections (cases,scale,prune,http), --stores (kinds),
- * --out directory of the report, --json file for the raw results, --render only write the
+ * --out directory of the report, --json file for the raw results (default: benchmarks.json beside
+ * the report), --render only write the
  * report of such a file.
  */
 import { execFileSync } from 'node:child_process'
@@ -302,7 +303,10 @@ async function main(): Promise<void> {
   }
 
   results.seconds = (performance.now() - start) / 1000
-  if (args.json) fs.writeFileSync(args.json, JSON.stringify(results, null, 2))
+  fs.mkdirSync(args.out, { recursive: true })
+  // The raw results beside the report: `--render` rebuilds the report from them.
+  const json = args.json ?? path.join(args.out, 'benchmarks.json')
+  fs.writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`)
   writeReport(results)
 }
 
