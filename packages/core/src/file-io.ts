@@ -9,11 +9,9 @@ export const open = promisify(fs.open)
 export const close = promisify(fs.close)
 export const fstat = promisify(fs.fstat)
 export const lstat = promisify(fs.lstat)
-export const chmod = promisify(fs.chmod)
 export const futimes = promisify(fs.futimes)
 export const rename = promisify(fs.rename)
 export const unlink = promisify(fs.unlink)
-export const mkdir = promisify(fs.mkdir)
 
 /** What identifies one version of a file: a write makes a new inode, a touch a new ctime. */
 export interface Signature {

@@ -5,12 +5,10 @@ import { LRUCache } from 'lru-cache'
 import { errorCode, JsonFileRepositoryError } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
-  chmod,
   close,
   fstat,
   futimes,
   lstat,
-  mkdir,
   open,
   READ_FLAGS,
   readRegularFile,
@@ -132,7 +130,6 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   readonly #chmod: boolean
   /** The directory with a trailing separator: the path of a file is this plus its name. */
   readonly #prefix: string
-  readonly #chmodDirectory: boolean
   #tempCounter = 0
   #timer: NodeJS.Timeout | undefined
   #closed = false
@@ -172,15 +169,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     }
     // The umask narrows the mode given to open(); only then is an explicit chmod needed.
     this.#chmod = (fileMode & process.umask()) !== 0
-    this.#chmodDirectory = (this.#options.directoryMode & process.umask()) !== 0
     try {
-      const created = fs.mkdirSync(this.directory, {
-        recursive: true,
-        mode: this.#options.directoryMode,
-      })
-      if (created !== undefined && this.#chmodDirectory) {
-        fs.chmodSync(this.directory, this.#options.directoryMode)
-      }
+      this.#makeDirectory()
     } catch (error) {
       throw new JsonFileRepositoryError(
         'ERR_IO',
@@ -525,25 +515,29 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
         }
         // The directory was removed under us: make it again. A directory sits where the file
         // goes: move it aside. Either way, try once more.
-        if (code === 'ENOENT') await this.#makeDirectory(key, file)
-        else await this.#quarantine(key, file, 'a directory')
+        if (code === 'ENOENT') {
+          try {
+            this.#makeDirectory()
+          } catch (error) {
+            throw ioError('write', key, file, error)
+          }
+        } else await this.#quarantine(key, file, 'a directory')
       } finally {
         this.#writing.delete(temp)
       }
     }
   }
 
-  async #makeDirectory(key: string, file: string): Promise<void> {
-    try {
-      const created = await mkdir(this.directory, {
-        recursive: true,
-        mode: this.#options.directoryMode,
-      })
-      if (created !== undefined && this.#chmodDirectory) {
-        await chmod(this.directory, this.#options.directoryMode)
-      }
-    } catch (error) {
-      throw ioError('write', key, file, error)
+  /**
+   * Creates the directory with `directoryMode` if it is missing: in the constructor, and when
+   * it was removed while running (rare enough for the synchronous calls).
+   */
+  #makeDirectory(): void {
+    const { directoryMode } = this.#options
+    const created = fs.mkdirSync(this.directory, { recursive: true, mode: directoryMode })
+    // As for files: only when the umask narrowed the mode is an explicit chmod needed.
+    if (created !== undefined && (directoryMode & process.umask()) !== 0) {
+      fs.chmodSync(this.directory, directoryMode)
     }
   }
 
