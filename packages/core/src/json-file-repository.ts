@@ -132,6 +132,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   readonly #prefix: string
   #tempCounter = 0
   #timer: NodeJS.Timeout | undefined
+  /** The `prune()` calls under way (the timer's among them), which `close()` waits for. */
+  readonly #prunes = new Set<Promise<number>>()
   #closed = false
   #warnedClampedTimes = false
   readonly #counters = {
@@ -391,14 +393,28 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * @returns How many expired entries were removed.
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
    */
-  async prune(): Promise<number> {
-    this.#assertOpen()
+  prune(): Promise<number> {
+    try {
+      this.#assertOpen()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const pruning = this.#prune()
+    this.#prunes.add(pruning)
+    const forget = () => this.#prunes.delete(pruning)
+    pruning.then(forget, forget)
+    return pruning
+  }
+
+  async #prune(): Promise<number> {
     const now = Date.now()
     const names = this.#names()
     // Workers that share one directory stream keep PRUNE_CONCURRENCY files in flight.
     const worker = async () => {
       let removed = 0
       for await (const name of names) {
+        // close() is waiting: stop here rather than walk the rest of the directory.
+        if (this.#closed) break
         const key = fileNameToKey(name)
         const file = this.#prefix + name
         if (key !== undefined) removed += Number(await this.#pruneEntry(key, file, now))
@@ -422,13 +438,17 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   }
 
   /**
-   * Waits for the writes under way, stops the prune timer and refuses further calls with
-   * `ERR_CLOSED`. Calling it again does nothing.
+   * Stops the prune timer, refuses further calls with `ERR_CLOSED`, and waits for the writes
+   * and the prune under way (a prune stops at the next file): once it resolves, the
+   * repository touches no file. Calling it again does nothing.
+   * @throws Never: a write or prune that fails has already rejected its own promise.
    */
   async close(): Promise<void> {
     this.#closed = true
     clearInterval(this.#timer)
-    while (this.#queues.size > 0) await Promise.all(this.#queues.values())
+    while (this.#queues.size > 0 || this.#prunes.size > 0) {
+      await Promise.allSettled([...this.#queues.values(), ...this.#prunes])
+    }
   }
 
   #assertOpen(): void {
