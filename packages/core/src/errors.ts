@@ -39,3 +39,25 @@ export class JsonFileRepositoryError extends Error {
 export function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code
 }
+
+/** An `ERR_IO` error for an operation on the file of `key` (or on `file` alone, key `''`). */
+export function ioError(
+  operation: string,
+  key: string,
+  file: string,
+  cause: unknown,
+): JsonFileRepositoryError {
+  const what = key === '' ? file : `key ${showKey(key)} (${file})`
+  return new JsonFileRepositoryError(
+    'ERR_IO',
+    `Cannot ${operation} ${what}: ${(cause as Error).message}`,
+    { key, file, cause },
+  )
+}
+
+/** A key as it can be shown in a message: quoted, escaped and shortened. */
+export function showKey(key: unknown): string {
+  // Not String(key) for a non-string: it throws for an object without a prototype.
+  const text = typeof key === 'string' ? key : `<${typeof key}>`
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text)
+}

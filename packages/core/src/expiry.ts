@@ -30,3 +30,34 @@ export function mtimeToExpiry(mtimeMs: number): number | undefined {
 export function isExpired(expiresAt: number | undefined, now = Date.now()): boolean {
   return expiresAt !== undefined && expiresAt <= now
 }
+
+/**
+ * Whether a stored expiry may stand for a wanted one: the same, or (with `touchAfter`) a little
+ * earlier, by less than `touchAfter` and less than half of the remaining lifetime, so that an
+ * entry kept alive by frequent sets never expires for want of a touch.
+ */
+export function expiryIsCurrent(
+  stored: number | undefined,
+  wanted: number | undefined,
+  touchAfter: number,
+  now = Date.now(),
+): boolean {
+  if (stored === wanted) return true
+  if (stored === undefined || wanted === undefined || wanted < stored) return false
+  return wanted - stored < Math.min(touchAfter, (wanted - now) / 2)
+}
+
+/**
+ * The expiry given to `set` or `touch`, in whole milliseconds.
+ * @throws {TypeError} When it is neither a `Date` nor a finite number.
+ */
+export function toExpiry(expiresAt: number | Date | undefined): number | undefined {
+  if (expiresAt === undefined) return undefined
+  const time = expiresAt instanceof Date ? expiresAt.getTime() : expiresAt
+  if (typeof time !== 'number' || !Number.isFinite(time)) {
+    throw new TypeError(
+      `\`expiresAt\` must be a Date or a number of milliseconds, got ${String(expiresAt)}`,
+    )
+  }
+  return Math.round(time)
+}

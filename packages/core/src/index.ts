@@ -2,10 +2,6 @@ export {
   JsonFileRepositoryError,
   type JsonFileRepositoryErrorCode,
 } from './errors'
-export {
-  JsonFileRepository,
-  type RepositoryEntry,
-  type RepositoryStats,
-  type SetOptions,
-} from './json-file-repository'
+export { JsonFileRepository } from './json-file-repository'
 export type { CacheOptions, JsonFileRepositoryOptions, Logger } from './options'
+export type { EntryInfo, RepositoryEntry, RepositoryStats, SetOptions } from './types'

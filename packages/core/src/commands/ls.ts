@@ -1,0 +1,28 @@
+import { type Command, print, showKey, time } from './command'
+
+export const ls: Command = {
+  usage: 'ls <dir> [--expired] [--json]',
+  summary: 'one line per entry: key, size, expiry, change time',
+  help: `Lists the live entries, one a line: key, size in bytes, expiry and change time,
+separated by tabs. --expired lists the expired entries that are not yet pruned instead.
+--json prints one JSON object a line: {"key","size","expiresAt","changedAt"} in ms (null:
+never). Streams the directory: output starts at once, whatever it holds.`,
+  options: { expired: { type: 'boolean' }, json: { type: 'boolean' } },
+  args: [0, 0],
+  async run(repository, _args, values) {
+    for await (const { key, size, expiresAt, changedAt } of repository.list({
+      expired: values.expired === true,
+    })) {
+      await print(
+        values.json
+          ? JSON.stringify({ key, size, expiresAt: expiresAt ?? null, changedAt })
+          : [
+              showKey(key),
+              size,
+              expiresAt === undefined ? 'never' : time(expiresAt),
+              time(changedAt),
+            ].join('\t'),
+      )
+    }
+  },
+}

@@ -1,0 +1,55 @@
+import fs from 'node:fs'
+import { isExpired } from '../expiry'
+import { isQuarantineName, tempFileWriter } from '../keys'
+import type { EntryInfo } from '../types'
+import { type Command, print, showKey, time } from './command'
+
+export const stats: Command = {
+  usage: 'stats <dir> [--json]',
+  summary: 'counts, bytes and ages of the entries',
+  help: `Counts the live and the expired entries, the bytes of all entry files, the oldest and
+the newest live entry (by change time), the quarantined (*.corrupt-*) and the temp files.`,
+  options: { json: { type: 'boolean' } },
+  args: [0, 0],
+  async run(repository, _args, values) {
+    const now = Date.now()
+    let entries = 0
+    let expired = 0
+    let bytes = 0
+    let oldest: EntryInfo | undefined
+    let newest: EntryInfo | undefined
+    for await (const info of repository.list()) {
+      bytes += info.size
+      if (isExpired(info.expiresAt, now)) {
+        expired++
+        continue
+      }
+      entries++
+      if (!oldest || info.changedAt < oldest.changedAt) oldest = info
+      if (!newest || info.changedAt > newest.changedAt) newest = info
+    }
+    let quarantined = 0
+    let tempFiles = 0
+    for await (const { name } of await fs.promises.opendir(repository.directory)) {
+      if (isQuarantineName(name)) quarantined++
+      else if (tempFileWriter(name) !== undefined) tempFiles++
+    }
+    if (values.json) {
+      const at = (info?: EntryInfo) => (info ? { key: info.key, changedAt: info.changedAt } : null)
+      const counts = { entries, expired, bytes, oldest: at(oldest), newest: at(newest) }
+      await print(JSON.stringify({ ...counts, quarantined, tempFiles }))
+      return
+    }
+    const at = (info?: EntryInfo) => (info ? `${time(info.changedAt)}  ${showKey(info.key)}` : '-')
+    const rows: [string, string | number][] = [
+      ['entries', entries],
+      ['expired', expired],
+      ['bytes', bytes],
+      ['oldest', at(oldest)],
+      ['newest', at(newest)],
+      ['quarantined', quarantined],
+      ['temp files', tempFiles],
+    ]
+    await print(rows.map(([name, value]) => `${`${name}:`.padEnd(13)}${value}`).join('\n'))
+  },
+}

@@ -1,0 +1,117 @@
+/**
+ * The directory itself: creating it, and walking what it holds with flat memory however many
+ * files it has (names streamed with `opendir`, a few files in flight). Which names are entries,
+ * temp files or foreign is for `keys.ts` to say; what to do with each is the caller's.
+ */
+import fs from 'node:fs'
+import { errorCode, ioError } from './errors'
+import { lstat } from './file-io'
+import { fileNameToKey, tempFileWriter } from './keys'
+
+/** A temp file older than this is stale whoever wrote it. */
+const TEMP_MAX_AGE = 60 * 60 * 1000
+/** A temp file younger than this is never touched, so a writer that just started is safe. */
+const TEMP_MIN_AGE = 1000
+
+/**
+ * Creates `directory` with `mode` if it is missing: at start-up, and when it was removed while
+ * running (rare enough for the synchronous calls).
+ * @throws The `mkdir` or `chmod` error.
+ */
+export function makeDirectory(directory: string, mode: number): void {
+  const created = fs.mkdirSync(directory, { recursive: true, mode })
+  // As for files: only when the umask narrowed the mode is an explicit chmod needed.
+  if (created !== undefined && (mode & process.umask()) !== 0) fs.chmodSync(directory, mode)
+}
+
+/**
+ * The names in `directory`, streamed; none if the directory is gone.
+ * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be listed.
+ */
+export async function* readNames(directory: string): AsyncIterableIterator<string> {
+  let dir: fs.Dir
+  try {
+    dir = await fs.promises.opendir(directory, { bufferSize: 128 })
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return
+    throw ioError('list', '', directory, error)
+  }
+  try {
+    for await (const dirent of dir) yield dirent.name
+  } catch (error) {
+    throw ioError('list', '', directory, error)
+  }
+}
+
+/**
+ * `[key, file, stats]` of every entry's regular file (by `lstat`: a symlink or a directory with
+ * an entry's name is not one), streamed.
+ * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be listed or a file
+ * cannot be stat'ed.
+ */
+export async function* readEntryStats(
+  directory: string,
+  fileOf: (name: string) => string,
+): AsyncIterableIterator<[string, string, fs.Stats]> {
+  for await (const name of readNames(directory)) {
+    const key = fileNameToKey(name)
+    if (key === undefined) continue
+    const file = fileOf(name)
+    let stats: fs.Stats
+    try {
+      stats = await lstat(file)
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') continue
+      throw ioError('read', key, file, error)
+    }
+    if (stats.isFile()) yield [key, file, stats]
+  }
+}
+
+/**
+ * Calls `visit` for every name in `directory`, `concurrency` at a time, until the names run out
+ * or `stop()` says so.
+ * @returns The sum of what the visits returned.
+ * @throws What `readNames` or a visit throws.
+ */
+export async function visitNames(
+  directory: string,
+  concurrency: number,
+  stop: () => boolean,
+  visit: (name: string) => Promise<number>,
+): Promise<number> {
+  const names = readNames(directory)
+  // Workers that share one stream keep `concurrency` files in flight.
+  const worker = async () => {
+    let sum = 0
+    for await (const name of names) {
+      if (stop()) break
+      sum += await visit(name)
+    }
+    return sum
+  }
+  const sums = await Promise.all(Array.from({ length: concurrency }, worker))
+  return sums.reduce((total, sum) => total + sum, 0)
+}
+
+/**
+ * Whether a temp file with this name and age was left by a writer that crashed: one of this
+ * process (the caller knows it is not writing it), one whose writing process is gone, or any
+ * older than an hour. Never one younger than a second.
+ */
+export function isStaleTemp(name: string, age: number): boolean {
+  const writer = tempFileWriter(name)
+  if (writer === undefined) return false
+  return (
+    age > TEMP_MAX_AGE || (age > TEMP_MIN_AGE && (writer === process.pid || !processExists(writer)))
+  )
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return errorCode(error) === 'EPERM'
+  }
+}

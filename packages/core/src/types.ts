@@ -1,0 +1,52 @@
+/** The public shapes of `JsonFileRepository`'s answers and options. */
+
+/** Options of {@link JsonFileRepository.set}. */
+export interface SetOptions {
+  /**
+   * When the entry expires, in milliseconds since the epoch or as a `Date`. An entry that
+   * has expired is a miss everywhere and its file is removed. A time that has already passed
+   * deletes the entry.
+   * @default never
+   */
+  expiresAt?: number | Date
+}
+
+/** An entry with what is known of its file. */
+export interface RepositoryEntry<T> {
+  key: string
+  value: T
+  /** Expiry in milliseconds since the epoch, `undefined` for never. */
+  expiresAt: number | undefined
+  /** Size of the file in bytes. */
+  size: number
+  /** Last time the file was written or its expiry moved, in milliseconds since the epoch. */
+  changedAt: number
+}
+
+/** What `list()` tells of an entry: everything but its value, from `stat` alone. */
+export type EntryInfo = Omit<RepositoryEntry<unknown>, 'value'>
+
+/** Counters since the repository was created. */
+export interface RepositoryStats {
+  /** Reads answered from the cache after checking the file's stat. */
+  hits: number
+  /** Reads that opened and parsed the file. */
+  misses: number
+  /** Files written (temp file + rename). */
+  writes: number
+  /** Expiries moved without rewriting the content. */
+  touches: number
+  /** Calls to `set` that needed no I/O because nothing changed. */
+  skipped: number
+  /** Files removed by `delete`, `clear`, expiry or `prune`. */
+  deletes: number
+  /** Corrupt or foreign files moved aside. */
+  quarantined: number
+  /** Entries in the cache now. */
+  cacheEntries: number
+  /** Bytes counted in the cache now. */
+  cacheBytes: number
+}
+
+/** The counters a repository keeps; the cache's two come from the cache itself. */
+export type Counters = Omit<RepositoryStats, 'cacheEntries' | 'cacheBytes'>
