@@ -18,14 +18,25 @@ export interface CacheOptions {
    * @default 67_108_864 (64 MiB)
    */
   maxBytes?: number
+  /**
+   * How fresh a cached read must be, in milliseconds. `0` checks the file's `lstat` on every
+   * read: another process's write or delete is seen on the next `get`. A window `N` checks a
+   * cached entry at most once per `N` ms: a change made elsewhere can go unseen for up to `N`
+   * ms, never longer, and most reads need no syscall. `Infinity` never checks: for one process
+   * per directory only, since a write, delete or revocation by any other process (the command
+   * line included) is not seen while the entry stays cached.
+   * @default 0
+   */
+  revalidateAfter?: number
 }
 
 /** Options of {@link JsonFileRepository}. */
 export interface JsonFileRepositoryOptions {
   /**
-   * Cache of serialized values, validated against the file's stat on every read, or `false`
-   * for none. Without a cache every `get` reads and parses the file, and every `set` writes.
-   * @default { maxEntries: 100_000, maxBytes: 67_108_864 }
+   * Cache of serialized values, validated against the file's stat on every read (see
+   * `revalidateAfter`), or `false` for none. Without a cache every `get` reads and parses the
+   * file, and every `set` writes.
+   * @default { maxEntries: 100_000, maxBytes: 67_108_864, revalidateAfter: 0 }
    */
   cache?: CacheOptions | false
   /**
@@ -103,7 +114,11 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     cache:
       cache === false
         ? false
-        : { maxEntries: cache.maxEntries ?? 100_000, maxBytes: cache.maxBytes ?? 64 * 1024 * 1024 },
+        : {
+            maxEntries: cache.maxEntries ?? 100_000,
+            maxBytes: cache.maxBytes ?? 64 * 1024 * 1024,
+            revalidateAfter: cache.revalidateAfter ?? 0,
+          },
     fsync: options.fsync ?? true,
     fileMode: options.fileMode ?? 0o600,
     directoryMode: options.directoryMode ?? 0o700,
@@ -124,6 +139,12 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
       'cache.maxBytes',
       'a positive integer',
       bounds.maxBytes,
+    )
+    check(
+      typeof bounds.revalidateAfter === 'number' && bounds.revalidateAfter >= 0,
+      'cache.revalidateAfter',
+      'a number of milliseconds (0 = every read, Infinity = never)',
+      bounds.revalidateAfter,
     )
   }
   check(typeof normalized.fsync === 'boolean', 'fsync', 'a boolean', normalized.fsync)

@@ -39,8 +39,9 @@ export interface FileStoreOptions {
    */
   logger?: Logger
   /**
-   * Cache of serialized sessions, validated against the file on every read; `false` for none.
-   * @default { maxEntries: 100_000, maxBytes: 67_108_864 }
+   * Cache of serialized sessions, validated against the file on every read (or once per
+   * `revalidateAfter` ms, see the core's `CacheOptions`); `false` for none.
+   * @default { maxEntries: 100_000, maxBytes: 67_108_864, revalidateAfter: 0 }
    */
   cache?: CacheOptions | false
   /**
