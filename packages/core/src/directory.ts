@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import { errorCode, ioError } from './errors'
 import { lstat } from './file-io'
-import { fileNameToKey, tempFileWriter } from './keys'
+import { tempFileWriter } from './keys'
 
 /** A temp file older than this is stale whoever wrote it. */
 const TEMP_MAX_AGE = 60 * 60 * 1000
@@ -45,18 +45,19 @@ export async function* readNames(directory: string): AsyncIterableIterator<strin
 
 /**
  * `[key, file, stats]` of every entry's regular file (by `lstat`: a symlink or a directory with
- * an entry's name is not one), streamed.
+ * an entry's name is not one), streamed. `keyOf` says which names are entries, and their key.
  * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be listed or a file
  * cannot be stat'ed.
  */
 export async function* readEntryStats(
   directory: string,
   fileOf: (name: string) => string,
+  keyOf: (name: string, file: string) => string | undefined | Promise<string | undefined>,
 ): AsyncIterableIterator<[string, string, fs.Stats]> {
   for await (const name of readNames(directory)) {
-    const key = fileNameToKey(name)
-    if (key === undefined) continue
     const file = fileOf(name)
+    const key = await keyOf(name, file)
+    if (key === undefined) continue
     let stats: fs.Stats
     try {
       stats = await lstat(file)

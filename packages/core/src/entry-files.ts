@@ -2,6 +2,10 @@
  * The file of one entry: read it, write it, move its expiry, remove it, move it aside when it
  * holds no entry, and keep the cache and the counters in step with each. The per-key queue
  * orders these calls; this file decides nothing about *whether* to call them.
+ *
+ * An entry is written in the current form (format.ts) and also found in the previous ones
+ * (files of previous encryption keys, and the other of plain and encrypted during a
+ * transition): reads fall back to them, and a write or a delete removes them.
  */
 import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
@@ -24,7 +28,7 @@ import {
   unlink,
   writeFileAtomic,
 } from './file-io'
-import { parse } from './format'
+import { type Form, formOfName, parse } from './format'
 import { quarantineFileName, tempFileName } from './keys'
 import type { NormalizedOptions } from './options'
 import type { Snapshot, SnapshotCache } from './snapshot-cache'
@@ -41,6 +45,8 @@ export class EntryFiles {
   readonly #busy: (key: string) => boolean
   /** Temp files this instance is writing now, so that `prune()` never removes them. */
   readonly #writing = new Set<string>()
+  /** The files this instance is writing now: `prune()` leaves them, whatever their key. */
+  readonly #targets = new Set<string>()
   readonly #tempPrefix = randomBytes(4).toString('hex')
   #tempCounter = 0
   /** The umask narrows the mode given to open(); only then is an explicit chmod needed. */
@@ -68,61 +74,108 @@ export class EntryFiles {
     return this.#prefix + name
   }
 
-  /** Reads, checks and caches the file of `key`: `undefined` when missing, expired or bad. */
+  /**
+   * Reads, checks and caches the file of `key`: `undefined` when missing, expired or bad.
+   * When it is missing, the entry's file in a previous form is read instead (not cached: the
+   * cache answers for the current file only).
+   */
   async load<T>(key: string, file: string): Promise<RepositoryEntry<T> | undefined> {
+    const [current, ...previous] = this.#options.forms
+    const entry = await this.#load<T>(key, file, current)
+    if (entry !== null) return entry
+    this.#cache.delete(key)
+    for (const form of previous) {
+      const name = form.name(key)
+      const found = name === undefined ? null : await this.#load<T>(key, this.file(name), form)
+      if (found !== null) return found
+    }
+    return undefined
+  }
+
+  /** Like `load` for the file of `key` in `form`; `null` when it is missing. */
+  async #load<T>(key: string, file: string, form: Form): Promise<RepositoryEntry<T> | undefined | null> {
     let result: Awaited<ReturnType<typeof readRegularFile>>
     try {
       result = await readRegularFile(file)
     } catch (error) {
       throw ioError('read', key, file, error)
     }
-    if (result === undefined) {
-      this.#cache.delete(key)
-      return undefined
-    }
+    if (result === undefined) return null
     if ('notAFile' in result) {
       await this.quarantine(key, file, result.notAFile)
       return undefined
     }
     const { text, stats } = result
-    const snapshot: Snapshot = {
-      json: text,
-      signature: signature(stats),
-      expiresAt: mtimeToExpiry(stats.mtimeMs),
-    }
-    if (isExpired(snapshot.expiresAt)) return this.missExpired(key, file, snapshot.signature)
+    const expiresAt = mtimeToExpiry(stats.mtimeMs)
+    if (isExpired(expiresAt)) return this.missExpired(key, file, signature(stats))
+    let json: string
     let value: T
     try {
-      value = parse(text)
+      const payload = form.decode(path.basename(file), text)
+      if (payload.key !== key) throw new Error('another key')
+      json = payload.json
+      value = parse(json)
     } catch {
-      await this.quarantine(key, file, text === '' ? 'an empty file' : 'invalid JSON', stats.ino)
+      const what =
+        text === '' ? 'an empty file' : form.sealed ? 'not sealed for this name by a configured key (altered, truncated, moved or of another key)' : 'invalid JSON'
+      await this.quarantine(key, file, what, stats.ino)
       return undefined
     }
-    this.#cache.set(key, snapshot)
+    const snapshot: Snapshot = { json, signature: signature(stats), expiresAt }
+    if (form === this.#options.forms[0]) this.#cache.set(key, snapshot)
     return toEntry(key, value, snapshot)
+  }
+
+  /**
+   * The key of the entry the file `name` holds, `undefined` when it holds none. For a name
+   * made of its key, from the name alone; for a hashed name, by reading and opening the file.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be read.
+   */
+  async keyOf(name: string, file: string): Promise<string | undefined> {
+    const form = formOfName(this.#options.forms, name)
+    if (form === undefined) return undefined
+    // A plain name is its key: decoding it reads nothing.
+    if (!form.sealed) return form.decode(name, '').key
+    return (await this.#payload(name, file, form))?.key
+  }
+
+  /** What the file `name` in `form` holds, `undefined` when missing, not a file or bad. */
+  async #payload(name: string, file: string, form: Form) {
+    let result: Awaited<ReturnType<typeof readRegularFile>>
+    try {
+      result = await readRegularFile(file)
+    } catch (error) {
+      throw ioError('read', '', file, error)
+    }
+    if (result === undefined || 'notAFile' in result) return undefined
+    try {
+      return { ...form.decode(name, result.text), stats: result.stats }
+    } catch {
+      return undefined
+    }
   }
 
   /** Writes `json` to the file of `key` atomically, with its expiry on it before the rename. */
   async write(key: string, file: string, json: string, expiresAt: number | undefined) {
+    // A cached entry was read from or written to the current file: none other is left.
+    const elsewhere = this.#cache.get(key) === undefined && this.#options.forms.length > 1
     // Until the write is done the cache must not answer for this key.
     this.#cache.delete(key)
     const name = path.basename(file)
-    const options = {
-      mode: this.#options.fileMode,
-      chmod: this.#chmod,
-      mtime: expiryToMtime(expiresAt),
-      fsync: this.#options.fsync,
-    }
+    const text = this.#options.forms[0].encode(key, name, json)
+    const options = this.#writeOptions(expiryToMtime(expiresAt))
     for (let attempt = 1; ; attempt++) {
       const temp = this.#prefix + tempFileName(name, this.#nextTempId())
       this.#writing.add(temp)
+      this.#targets.add(file)
       try {
-        const stats = await writeFileAtomic(file, temp, json, options)
+        const stats = await writeFileAtomic(file, temp, text, options)
         this.#counters.writes++
         const stored = mtimeToExpiry(stats.mtimeMs)
         if (expiresAt !== undefined && stored !== expiresAt) this.#warnClampedTimes(file)
         // The expiry the file holds: it differs from `expiresAt` only where times are clamped.
         this.#cache.set(key, { json, signature: signature(stats), expiresAt: stored })
+        if (elsewhere) await this.#removePrevious(key)
         return
       } catch (error) {
         const code = errorCode(error)
@@ -140,8 +193,47 @@ export class EntryFiles {
         } else await this.quarantine(key, file, 'a directory')
       } finally {
         this.#writing.delete(temp)
+        this.#targets.delete(file)
       }
     }
+  }
+
+  /**
+   * Moves the entry of `key` in the file `name` (of a previous form) to its current file,
+   * keeping its expiry, and removes the old file unless it changed since it was read. A
+   * current file already there is newer and is kept: then only the old file goes.
+   * @returns Whether the old file held a live entry of `key` to move.
+   */
+  async move(key: string, name: string): Promise<boolean> {
+    const file = this.file(name)
+    const form = formOfName(this.#options.forms, name)
+    const payload = form && (await this.#payload(name, file, form))
+    const [current] = this.#options.forms
+    const target = current.name(key)
+    if (!payload || payload.key !== key || target === undefined || target === name) return false
+    if (isExpired(mtimeToExpiry(payload.stats.mtimeMs)) || !isJson(payload.json)) return false
+    this.#cache.delete(key)
+    const targetFile = this.file(target)
+    const temp = this.#prefix + tempFileName(target, this.#nextTempId())
+    this.#writing.add(temp)
+    this.#targets.add(targetFile)
+    try {
+      const text = current.encode(key, target, payload.json)
+      const options = this.#writeOptions(payload.stats.mtimeMs / 1000)
+      await writeFileAtomic(targetFile, temp, text, { ...options, exclusive: true })
+      this.#counters.writes++
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw ioError('move', key, targetFile, error)
+    } finally {
+      this.#writing.delete(temp)
+      this.#targets.delete(targetFile)
+    }
+    try {
+      if (sameSignature(await lstat(file), signature(payload.stats))) await unlink(file)
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw ioError('move', key, file, error)
+    }
+    return true
   }
 
   /**
@@ -150,6 +242,20 @@ export class EntryFiles {
    * @returns Whether there was a file to touch.
    */
   async touch(
+    key: string,
+    file: string,
+    expiresAt: number | undefined,
+    expected?: Snapshot,
+  ): Promise<boolean> {
+    if (await this.#touch(key, file, expiresAt, expected)) return true
+    if (expected) return false
+    for (const other of this.#previousFiles(key)) {
+      if (await this.#touch(key, other, expiresAt)) return true
+    }
+    return false
+  }
+
+  async #touch(
     key: string,
     file: string,
     expiresAt: number | undefined,
@@ -191,6 +297,24 @@ export class EntryFiles {
    * @returns Whether there was something to remove.
    */
   async remove(key: string, file: string): Promise<boolean> {
+    const removed = await this.#remove(key, file)
+    return (await this.#removePrevious(key)) || removed
+  }
+
+  /** Removes the files of `key` in the previous forms. @returns Whether there was one. */
+  async #removePrevious(key: string): Promise<boolean> {
+    let removed = false
+    for (const file of this.#previousFiles(key)) if (await this.#remove(key, file)) removed = true
+    return removed
+  }
+
+  /** The files `key` would have in the previous forms. */
+  #previousFiles(key: string): string[] {
+    const names = this.#options.forms.slice(1).map((form) => form.name(key))
+    return names.filter((name) => name !== undefined).map((name) => this.file(name))
+  }
+
+  async #remove(key: string, file: string): Promise<boolean> {
     this.#cache.delete(key)
     try {
       await unlink(file)
@@ -221,14 +345,14 @@ export class EntryFiles {
    * opened), for `prune()`.
    * @returns Whether it removed the file.
    */
-  async pruneExpired(key: string, file: string, now: number): Promise<boolean> {
-    if (this.#busy(key)) return false
+  async pruneExpired(key: string | undefined, file: string, now: number): Promise<boolean> {
+    if (this.#isBusy(key, file)) return false
     let stats: fs.Stats
     try {
       stats = await lstat(file)
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return false
-      throw ioError('prune', key, file, error)
+      throw ioError('prune', key ?? '', file, error)
     }
     if (!stats.isFile() || !isExpired(mtimeToExpiry(stats.mtimeMs), now)) return false
     return this.#unlinkExpired(key, file)
@@ -263,15 +387,23 @@ export class EntryFiles {
     return this.#unlinkExpired(key, file)
   }
 
+  /**
+   * Whether a write for `key` is queued or running; for a hashed name, whose key is not
+   * known without reading it (`key` undefined), whether this instance is writing `file`.
+   */
+  #isBusy(key: string | undefined, file: string): boolean {
+    return key === undefined ? this.#targets.has(file) : this.#busy(key)
+  }
+
   /** Removes the file of an entry just seen expired, unless a write for it is under way. */
-  async #unlinkExpired(key: string, file: string): Promise<boolean> {
-    this.#cache.delete(key)
-    if (this.#busy(key)) return false
+  async #unlinkExpired(key: string | undefined, file: string): Promise<boolean> {
+    if (key !== undefined) this.#cache.delete(key)
+    if (this.#isBusy(key, file)) return false
     try {
       await unlink(file)
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return false
-      throw ioError('delete', key, file, error)
+      throw ioError('delete', key ?? '', file, error)
     }
     this.#counters.deletes++
     return true
@@ -308,6 +440,12 @@ export class EntryFiles {
     )
   }
 
+  /** How `writeFileAtomic` writes a file of this directory with the modification time `mtime`. */
+  #writeOptions(mtime: number) {
+    const { fileMode, fsync } = this.#options
+    return { mode: fileMode, chmod: this.#chmod, mtime, fsync }
+  }
+
   #nextTempId(): string {
     this.#tempCounter = (this.#tempCounter + 1) % 0x100000000
     return this.#tempPrefix + this.#tempCounter.toString(16)
@@ -318,4 +456,13 @@ export class EntryFiles {
 export function toEntry<T>(key: string, value: T, snapshot: Snapshot): RepositoryEntry<T> {
   const { size, ctimeMs } = snapshot.signature
   return { key, value, expiresAt: snapshot.expiresAt, size, changedAt: Math.round(ctimeMs) }
+}
+
+function isJson(text: string): boolean {
+  try {
+    parse(text)
+    return true
+  } catch {
+    return false
+  }
 }

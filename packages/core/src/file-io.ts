@@ -92,6 +92,11 @@ export interface AtomicWriteOptions {
   mtime: number
   /** Whether to flush the data to disk before the rename. */
   fsync: boolean
+  /**
+   * Never replace a file already at `file`: `link` instead of `rename`, which fails with
+   * `EEXIST` then (for moving an entry to another form without overwriting a newer write).
+   */
+  exclusive?: boolean
 }
 
 /**
@@ -124,7 +129,9 @@ export function writeFileAtomic(
           (done) => (options.chmod ? fs.fchmod(fd, options.mode, done) : done(null)),
           (done) => fs.futimes(fd, options.mtime, options.mtime, done),
           (done) => (options.fsync ? fs.fsync(fd, done) : done(null)),
-          (done) => fs.rename(temp, file, done),
+          (done) => (options.exclusive ? fs.link : fs.rename)(temp, file, done),
+          // A link leaves the temp name too: remove it (the file stays, under its new name).
+          (done) => (options.exclusive ? fs.unlink(temp, done) : done(null)),
           (done) => {
             renamed = true
             // Stats of our inode taken after the rename (which moves its ctime): if another

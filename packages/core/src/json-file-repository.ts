@@ -4,7 +4,8 @@
  * file already holds the value; a touch when only the expiry moved; else a write):
  * - keys.ts: key <-> file name;  write-queue.ts: per-key order and set coalescing;
  * - snapshot-cache.ts: the validated cache;  entry-files.ts: the I/O on one entry's file;
- * - directory.ts: creating and walking the directory;  format.ts: value <-> file text.
+ * - directory.ts: creating and walking the directory;  format.ts: value <-> file text, and
+ *   the forms an entry can be stored in (plain, encrypted under each key: encryption.ts).
  */
 import type fs from 'node:fs'
 import path from 'node:path'
@@ -14,7 +15,7 @@ import { ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
 import { signature } from './file-io'
 import { parse, serialize } from './format'
-import { fileNameToKey, invalidKeyReason, keyToFileName, tempFileWriter } from './keys'
+import { fileNameToKey, invalidKeyReason, isSealedName, tempFileWriter } from './keys'
 import { type JsonFileRepositoryOptions, type NormalizedOptions, normalizeOptions } from './options'
 import { type Snapshot, SnapshotCache } from './snapshot-cache'
 import type { Counters, EntryInfo, RepositoryEntry, RepositoryStats, SetOptions } from './types'
@@ -113,7 +114,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    */
   path(key: string): string {
     const reason = invalidKeyReason(key)
-    const name = reason === undefined ? keyToFileName(key) : undefined
+    const name = reason === undefined ? this.#options.forms[0].name(key) : undefined
     if (name === undefined) {
       throw new JsonFileRepositoryError(
         'ERR_INVALID_KEY',
@@ -121,7 +122,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
         typeof key === 'string' ? { key } : {},
       )
     }
-    // keyToFileName never yields a separator, `.` or `..`; this states the guarantee once more.
+    // No form's name ever yields a separator, `.` or `..`; this states the guarantee once more.
     if (name.includes('/') || name.includes('\\')) {
       throw new Error(`Key escaped the directory: ${name}`)
     }
@@ -253,7 +254,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /**
    * The keys that have a value that is not expired, streamed from the directory: memory stays
-   * flat whatever it holds. Temp, quarantined and foreign files are skipped.
+   * flat whatever it holds. Temp, quarantined and foreign files are skipped. With
+   * `encryption`, names are hashes: each file is read and decrypted to learn its key (a file
+   * no configured key opens is skipped).
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED` (from the iteration).
    */
   async *keys(): AsyncIterableIterator<string> {
@@ -310,8 +313,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       // close() is waiting: stop here rather than walk the rest of the directory.
       () => this.#closed,
       async (name) => {
+        // Whichever form an entry is in, and whatever key named it: `stat` alone decides.
         const key = fileNameToKey(name)
-        if (key !== undefined) {
+        if (key !== undefined || isSealedName(name)) {
           return Number(await this.#files.pruneExpired(key, this.#files.file(name), now))
         }
         if (tempFileWriter(name) !== undefined) await this.#files.pruneTemp(name, now)
@@ -326,8 +330,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /**
    * What `stat` tells of each entry (key, size, expiry, change time), streamed like
-   * {@link keys}, without opening any file and without removing anything: for tools that list
-   * a directory, such as the command line.
+   * {@link keys}, without opening any file (but, with `encryption`, to learn its key) and
+   * without removing anything: for tools that list a directory, such as the command line.
    * @param options.expired `true` for only the expired entries (that every other method skips
    * and removes), `false` for only the live ones. Both by default.
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED` (from the iteration).
@@ -340,6 +344,36 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       if (options.expired !== undefined && isExpired(expiresAt, now) !== options.expired) continue
       yield { key, expiresAt, size: stats.size, changedAt: Math.round(stats.ctimeMs) }
     }
+  }
+
+  /**
+   * Moves every entry stored in another form than the one this repository writes to it: the
+   * files of previous encryption keys (after a rotation), and during a `transition` the
+   * unencrypted files (`'encrypting'`) or the encrypted ones (`'decrypting'`). Each keeps its
+   * expiry; a file written meanwhile in the current form is newer and is kept; an old file is
+   * removed only if unchanged since it was read. Safe while servers use the directory, and
+   * idempotent: a second run moves nothing.
+   * @returns How many entries were moved.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   * @example await new JsonFileRepository(dir, { encryption: { keys: [key], transition: 'encrypting' } }).rekey()
+   */
+  rekey(): Promise<number> {
+    try {
+      this.#assertOpen()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const [current] = this.#options.forms
+    return visitNames(
+      this.directory,
+      PRUNE_CONCURRENCY,
+      () => this.#closed,
+      async (name) => {
+        const key = await this.#files.keyOf(name, this.#files.file(name))
+        if (key === undefined || current.name(key) === name) return 0
+        return Number(await this.#queue.run(key, () => this.#files.move(key, name)))
+      },
+    )
   }
 
   /**
@@ -370,7 +404,11 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   #entryStats(): AsyncIterableIterator<[string, string, fs.Stats]> {
     this.#assertOpen()
-    return readEntryStats(this.directory, (name) => this.#files.file(name))
+    return readEntryStats(
+      this.directory,
+      (name) => this.#files.file(name),
+      (name, file) => this.#files.keyOf(name, file),
+    )
   }
 
   /** The file of `key`, after checking the key and that the repository is open. */

@@ -1,3 +1,6 @@
+import type { EncryptionOptions } from './encryption'
+import { type Form, formsOf } from './format'
+
 /** A pino-style logger: `app.log` of Fastify, `console` or pino itself all fit. */
 export interface Logger {
   warn(object: object, message?: string): void
@@ -75,6 +78,14 @@ export interface JsonFileRepositoryOptions {
    * @default a logger that emits a process warning
    */
   logger?: Logger
+  /**
+   * Encrypt values at rest (AES-256-GCM) and name files by a keyed hash of their key
+   * (HMAC-SHA-256), so that a copy of the directory reveals neither values nor keys. `keys`:
+   * the current key first, then previous ones (rotation). See the README for the threat model,
+   * key generation, rotation, and turning it on or off with `transition`.
+   * @default none: plain JSON files named after their keys
+   */
+  encryption?: EncryptionOptions
 }
 
 export interface NormalizedOptions {
@@ -85,6 +96,8 @@ export interface NormalizedOptions {
   pruneInterval: number
   touchAfter: number
   logger: Logger
+  /** The form entries are written in, then the forms they are also read from. */
+  forms: [Form, ...Form[]]
 }
 
 const warningLogger: Logger = {
@@ -125,6 +138,7 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     pruneInterval: options.pruneInterval ?? 0,
     touchAfter: options.touchAfter ?? 0,
     logger: options.logger ?? warningLogger,
+    forms: formsOf(options.encryption),
   }
   const { cache: bounds, logger } = normalized
   if (bounds) {

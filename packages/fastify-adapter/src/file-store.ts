@@ -2,6 +2,7 @@ import type { SessionStore } from '@fastify/session'
 import type { Session } from 'fastify'
 import {
   type CacheOptions,
+  type EncryptionOptions,
   JsonFileRepository,
   JsonFileRepositoryError,
   type Logger,
@@ -54,6 +55,13 @@ export interface FileStoreOptions {
   fileMode?: number
   /** @default 0o700 */
   directoryMode?: number
+  /**
+   * Encrypt sessions at rest (AES-256-GCM) and name their files by a keyed hash of the session
+   * id, so that a copy of the directory reveals neither sessions nor ids: the core's option,
+   * passed through. `keys`: the current key first, then previous ones. See the README.
+   * @default none
+   */
+  encryption?: EncryptionOptions
 }
 
 type Callback = (error?: unknown) => void
