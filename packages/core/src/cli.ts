@@ -3,8 +3,9 @@
  * `json-file-repository` (alias `jfr`): inspect and clean a directory of a JsonFileRepository,
  * such as the sessions of fastify-file-session-store, while servers keep using it. It goes
  * through the repository like any other process: a removal is seen by every server on its next
- * read. It writes nothing: it only removes the entries asked for (and, like any reader, the
- * expired files it comes across, and it moves corrupt ones aside).
+ * read. It writes nothing but what `encrypt` and `decrypt` move: it only removes the entries
+ * asked for (and, like any reader, the expired files it comes across, and it moves corrupt ones
+ * aside). Encryption keys come from the environment or a file (commands/encryption-keys.ts).
  *
  * This file parses the command line, runs one command and turns its failure into an exit code;
  * each command lives in its own file under `commands/`.
@@ -17,6 +18,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { commands } from './commands'
 import { Failure, NAME, print, UsageError } from './commands/command'
+import { encryptionFor, KEY_VARIABLE } from './commands/encryption-keys'
 import { errorCode, JsonFileRepositoryError } from './errors'
 import { JsonFileRepository } from './json-file-repository'
 
@@ -31,8 +33,11 @@ ${Object.values(commands)
   .join('\n')}
 
 Options:
-  -h, --help     show help (also after a command: ${NAME} ls --help)
-  -v, --version  show the version
+  -h, --help         show help (also after a command: ${NAME} ls --help)
+  -v, --version      show the version
+  --key-file <path>  a file holding the encryption keys (comma- or newline-separated, the
+                     current one first); else they are read from ${KEY_VARIABLE}.
+                     Needed for a directory with encrypted entries (but by prune).
 
 Exit codes: 0 success, 1 failure (missing directory or key, I/O error), 2 usage error.`
 
@@ -45,7 +50,11 @@ async function main(argv: string[]): Promise<void> {
   if (!command) throw new UsageError(`unknown command "${name}" (see ${NAME} --help)`)
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { help: { type: 'boolean', short: 'h' }, ...command.options },
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      'key-file': { type: 'string' },
+      ...command.options,
+    },
     allowPositionals: true,
   })
   if (values.help) return print(`Usage: ${NAME} ${command.usage}\n\n${command.help}`)
@@ -56,8 +65,9 @@ async function main(argv: string[]): Promise<void> {
   }
   // The repository creates a missing directory; a command given a wrong path must not.
   checkDirectory(directory)
+  const encryption = await encryptionFor(command, directory, values)
   // No cache: each value is read once, and so memory stays flat over any number of files.
-  const repository = new JsonFileRepository(directory, { cache: false, logger })
+  const repository = new JsonFileRepository(directory, { cache: false, logger, encryption })
   try {
     await command.run(repository, args, values)
   } finally {

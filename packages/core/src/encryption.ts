@@ -71,7 +71,11 @@ export class SealingKey {
     const derive = (info: string) => Buffer.from(hkdfSync('sha256', material, SALT, info, 32))
     this.#cipherKey = derive('json-file-repository v1 aes-256-gcm')
     this.#namingKey = derive('json-file-repository v1 file names')
-    this.id = createHash('sha256').update(this.#cipherKey).digest().subarray(0, 8).toString('base64url')
+    this.id = createHash('sha256')
+      .update(this.#cipherKey)
+      .digest()
+      .subarray(0, 8)
+      .toString('base64url')
   }
 
   /** The keyed hash that names the file of `key`: 43 base64url characters. */

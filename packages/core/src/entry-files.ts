@@ -93,7 +93,11 @@ export class EntryFiles {
   }
 
   /** Like `load` for the file of `key` in `form`; `null` when it is missing. */
-  async #load<T>(key: string, file: string, form: Form): Promise<RepositoryEntry<T> | undefined | null> {
+  async #load<T>(
+    key: string,
+    file: string,
+    form: Form,
+  ): Promise<RepositoryEntry<T> | undefined | null> {
     let result: Awaited<ReturnType<typeof readRegularFile>>
     try {
       result = await readRegularFile(file)
@@ -117,7 +121,11 @@ export class EntryFiles {
       value = parse(json)
     } catch {
       const what =
-        text === '' ? 'an empty file' : form.sealed ? 'not sealed for this name by a configured key (altered, truncated, moved or of another key)' : 'invalid JSON'
+        text === ''
+          ? 'an empty file'
+          : form.sealed
+            ? 'not sealed for this name by a configured key (altered, truncated, moved or of another key)'
+            : 'invalid JSON'
       await this.quarantine(key, file, what, stats.ino)
       return undefined
     }

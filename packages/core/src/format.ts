@@ -4,7 +4,7 @@
  * encryption, the key and the value sealed together (encryption.ts) under a keyed hash of the
  * key. Every value goes through here on its way to and from a file.
  */
-import { type EncryptionOptions, SealingKey, sealedBy, sealingKeys } from './encryption'
+import { type EncryptionOptions, type SealingKey, sealedBy, sealingKeys } from './encryption'
 import { JsonFileRepositoryError, showKey } from './errors'
 import { fileNameToKey, isSealedName, keyToFileName, sealedFileName } from './keys'
 

@@ -22,6 +22,12 @@ export interface Command {
   options: NonNullable<ParseArgsConfig['options']>
   /** Fewest and most positionals after `<dir>`. */
   args: [number, number]
+  /**
+   * How the command uses the encryption keys: `'encrypting'` or `'decrypting'` (it needs them,
+   * and writes that form), `'optional'` (it works from `stat` alone, on any file). Other
+   * commands need the keys when the directory holds encrypted entries.
+   */
+  keys?: 'encrypting' | 'decrypting' | 'optional'
   run(repository: JsonFileRepository, args: string[], values: Values): Promise<void>
 }
 

@@ -1,9 +1,11 @@
 /** The commands of the command line, in the order `--help` lists them. */
 import type { Command } from './command'
+import { decrypt } from './decrypt'
+import { encrypt } from './encrypt'
 import { get } from './get'
 import { ls } from './ls'
 import { prune } from './prune'
 import { rm } from './rm'
 import { stats } from './stats'
 
-export const commands: Record<string, Command> = { stats, ls, get, rm, prune }
+export const commands: Record<string, Command> = { stats, ls, get, rm, prune, encrypt, decrypt }

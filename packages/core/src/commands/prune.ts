@@ -7,6 +7,7 @@ export const prune: Command = {
 them) and the temp files of writers that crashed. Prints how many entries were removed.`,
   options: {},
   args: [0, 0],
+  keys: 'optional',
   async run(repository) {
     await print(`pruned ${await repository.prune()}`)
   },
