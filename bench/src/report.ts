@@ -71,6 +71,7 @@ const MB = 1024 * 1024
 const STORE_ORDER: StoreKind[] = [
   'file-store',
   'file-store-nofsync',
+  'file-store-encrypted',
   'floor-fsync',
   'floor',
   'memory',

@@ -36,6 +36,7 @@ const ALL_STORES: StoreKind[] = [
   'memory',
   'file-store',
   'file-store-nofsync',
+  'file-store-encrypted',
   'floor-fsync',
   'floor',
   'sqlite',

@@ -28,6 +28,7 @@ export interface BenchStore {
 export type StoreKind =
   | 'file-store'
   | 'file-store-nofsync'
+  | 'file-store-encrypted'
   | 'floor-fsync'
   | 'floor'
   | 'memory'
@@ -53,6 +54,7 @@ export interface StoreInfo {
 export const STORE_INFO: Record<StoreKind, StoreInfo> = {
   'file-store': { label: 'FileStore (defaults)', persistent: true, fsync: true },
   'file-store-nofsync': { label: 'FileStore fsync: false', persistent: true, fsync: false },
+  'file-store-encrypted': { label: 'FileStore encryption', persistent: true, fsync: true },
   'floor-fsync': { label: 'raw fs floor, fsync', persistent: true, fsync: true },
   floor: { label: 'raw fs floor, no fsync', persistent: true, fsync: false },
   memory: { label: 'MemoryStore', persistent: false, fsync: false },
@@ -66,10 +68,14 @@ export function matchingFloor(kind: StoreKind): StoreKind {
   return STORE_INFO[kind].fsync ? 'floor-fsync' : 'floor'
 }
 
+/** The key of the encrypted FileStore: bench data, not a secret. */
+const BENCH_KEY = 'the bench key, not a secret: 32 characters or more'
+
 export async function openStore(spec: StoreSpec): Promise<BenchStore> {
   switch (spec.kind) {
     case 'file-store':
     case 'file-store-nofsync':
+    case 'file-store-encrypted':
       return fileStore(spec)
     case 'floor-fsync':
     case 'floor':
@@ -86,10 +92,12 @@ export async function openStore(spec: StoreSpec): Promise<BenchStore> {
 }
 
 function fileStore(spec: StoreSpec): BenchStore {
-  const store =
-    spec.kind === 'file-store'
-      ? new FileStore(spec.directory)
-      : new FileStore({ directory: spec.directory, fsync: false })
+  const store = new FileStore({
+    directory: spec.directory,
+    fsync: spec.kind !== 'file-store-nofsync',
+    // A fixed key, so that every process of a run opens the same data.
+    encryption: spec.kind === 'file-store-encrypted' ? { keys: [BENCH_KEY] } : undefined,
+  })
   return {
     set: (id, session, callback) => store.set(id, session as Session, callback),
     get: (id, callback) => store.get(id, callback),
