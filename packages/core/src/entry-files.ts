@@ -211,6 +211,7 @@ export class EntryFiles {
    * keeping its expiry, and removes the old file unless it changed since it was read. A
    * current file already there is newer and is kept: then only the old file goes.
    * @returns Whether the old file held a live entry of `key` to move.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read, written or removed.
    */
   async move(key: string, name: string): Promise<boolean> {
     const file = this.file(name)
