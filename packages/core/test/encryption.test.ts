@@ -244,7 +244,7 @@ describe('rotation', () => {
 
 describe('names and bytes reveal nothing', () => {
   test('no key and no fragment of a value appears in any name or byte of the directory', async () => {
-    const repository = open({ keys: [KEY_A] })
+    const repository = open({ keys: [KEY_A] }, { logger: memoryLogger() })
     const ids = Array.from({ length: 50 }, () => randomBytes(24).toString('base64url'))
     const secrets = ids.map((id) => `secret-of-${id.slice(0, 12)}`)
     for (const [i, id] of ids.entries()) {

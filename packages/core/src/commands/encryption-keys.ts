@@ -55,8 +55,13 @@ function readKeys(keyFile: string | undefined): string[] | undefined {
   return keys?.length ? keys : undefined
 }
 
-/** Whether any name in `directory` is an encrypted entry's: stops at the first one. */
+/**
+ * Whether any name in `directory` is an encrypted entry's: stops at the first one. A directory
+ * that cannot be listed says no: the command then fails on it with its own message.
+ */
 async function holdsEncryptedEntries(directory: string): Promise<boolean> {
-  for await (const name of readNames(directory)) if (isSealedName(name)) return true
+  try {
+    for await (const name of readNames(directory)) if (isSealedName(name)) return true
+  } catch {}
   return false
 }
