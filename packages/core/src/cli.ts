@@ -4,7 +4,9 @@
  * such as the sessions of fastify-file-session-store, while servers keep using it. It goes
  * through the repository like any other process: a removal is seen by every server on its next
  * read. It writes nothing: it only removes the entries asked for (and, like any reader, the
- * expired files it comes across, and it moves corrupt ones aside).
+ * expired files it comes across, and it moves corrupt ones aside), except that `migrate`, and
+ * any command given `--legacy`, converts the session files of @itrocks/fastify-file-session-store
+ * 0.3 it comes across, as FileStore does.
  *
  * This file parses the command line, runs one command and turns its failure into an exit code;
  * each command lives in its own file under `commands/`.
@@ -19,6 +21,7 @@ import { commands } from './commands'
 import { Failure, NAME, print, UsageError } from './commands/command'
 import { errorCode, JsonFileRepositoryError } from './errors'
 import { JsonFileRepository } from './json-file-repository'
+import { legacySessions } from './sessions'
 
 const programHelp = `Usage: ${NAME} <command> <dir> [options]   (alias: jfr)
 
@@ -31,6 +34,10 @@ ${Object.values(commands)
   .join('\n')}
 
 Options:
+  --legacy       also read the session files of @itrocks/fastify-file-session-store 0.3
+                 (<dir>/<id>, no extension), converting each to <id>.json (see migrate)
+  --ttl <ms>     with --legacy and migrate: lifetime of such a session without
+                 cookie.expires, from its last write (default 86400000)
   -h, --help     show help (also after a command: ${NAME} ls --help)
   -v, --version  show the version
 
@@ -45,7 +52,12 @@ async function main(argv: string[]): Promise<void> {
   if (!command) throw new UsageError(`unknown command "${name}" (see ${NAME} --help)`)
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { help: { type: 'boolean', short: 'h' }, ...command.options },
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      legacy: { type: 'boolean' },
+      ttl: { type: 'string' },
+      ...command.options,
+    },
     allowPositionals: true,
   })
   if (values.help) return print(`Usage: ${NAME} ${command.usage}\n\n${command.help}`)
@@ -56,13 +68,28 @@ async function main(argv: string[]): Promise<void> {
   }
   // The repository creates a missing directory; a command given a wrong path must not.
   checkDirectory(directory)
+  const legacy = command.legacy === true || values.legacy === true
   // No cache: each value is read once, and so memory stays flat over any number of files.
-  const repository = new JsonFileRepository(directory, { cache: false, logger })
+  const repository = new JsonFileRepository(directory, {
+    cache: false,
+    logger,
+    ...(legacy ? { legacyFiles: legacySessions(ttlOf(values.ttl)) } : {}),
+  })
   try {
     await command.run(repository, args, values)
   } finally {
     await repository.close()
   }
+}
+
+/** The `--ttl` given, FileStore's default without one. */
+function ttlOf(value: unknown): number {
+  if (value === undefined) return 86_400_000
+  const ttl = Number(value)
+  if (!Number.isSafeInteger(ttl) || ttl <= 0) {
+    throw new UsageError(`--ttl wants a positive number of milliseconds, got "${String(value)}"`)
+  }
+  return ttl
 }
 
 function checkDirectory(directory: string): void {

@@ -68,8 +68,15 @@ export class EntryFiles {
     return this.#prefix + name
   }
 
-  /** Reads, checks and caches the file of `key`: `undefined` when missing, expired or bad. */
-  async load<T>(key: string, file: string): Promise<RepositoryEntry<T> | undefined> {
+  /**
+   * Reads, checks and caches the file of `key`: `undefined` when missing, expired or bad, or
+   * what `missing` resolves to when there is no file.
+   */
+  async load<T>(
+    key: string,
+    file: string,
+    missing?: () => Promise<RepositoryEntry<T> | undefined>,
+  ): Promise<RepositoryEntry<T> | undefined> {
     let result: Awaited<ReturnType<typeof readRegularFile>>
     try {
       result = await readRegularFile(file)
@@ -78,7 +85,7 @@ export class EntryFiles {
     }
     if (result === undefined) {
       this.#cache.delete(key)
-      return undefined
+      return missing?.()
     }
     if ('notAFile' in result) {
       await this.quarantine(key, file, result.notAFile)
@@ -102,8 +109,18 @@ export class EntryFiles {
     return toEntry(key, value, snapshot)
   }
 
-  /** Writes `json` to the file of `key` atomically, with its expiry on it before the rename. */
-  async write(key: string, file: string, json: string, expiresAt: number | undefined) {
+  /**
+   * Writes `json` to the file of `key` atomically, with its expiry on it before the rename.
+   * With `exclusive`, only if the file does not exist yet.
+   * @returns Whether it wrote (`false` only with `exclusive`, when the file exists).
+   */
+  async write(
+    key: string,
+    file: string,
+    json: string,
+    expiresAt: number | undefined,
+    exclusive = false,
+  ): Promise<boolean> {
     // Until the write is done the cache must not answer for this key.
     this.#cache.delete(key)
     const name = path.basename(file)
@@ -112,6 +129,7 @@ export class EntryFiles {
       chmod: this.#chmod,
       mtime: expiryToMtime(expiresAt),
       fsync: this.#options.fsync,
+      exclusive,
     }
     for (let attempt = 1; ; attempt++) {
       const temp = this.#prefix + tempFileName(name, this.#nextTempId())
@@ -123,9 +141,10 @@ export class EntryFiles {
         if (expiresAt !== undefined && stored !== expiresAt) this.#warnClampedTimes(file)
         // The expiry the file holds: it differs from `expiresAt` only where times are clamped.
         this.#cache.set(key, { json, signature: signature(stats), expiresAt: stored })
-        return
+        return true
       } catch (error) {
         const code = errorCode(error)
+        if (exclusive && code === 'EEXIST') return false
         if (attempt > 1 || (code !== 'ENOENT' && code !== 'EISDIR')) {
           throw ioError('write', key, file, error)
         }

@@ -92,6 +92,11 @@ export interface AtomicWriteOptions {
   mtime: number
   /** Whether to flush the data to disk before the rename. */
   fsync: boolean
+  /**
+   * Never replace a file already at `file`: the write then fails with `EEXIST`. The temp file is
+   * linked to `file` (which fails if it exists, atomically) and unlinked, instead of renamed.
+   */
+  exclusive?: boolean
 }
 
 /**
@@ -124,7 +129,10 @@ export function writeFileAtomic(
           (done) => (options.chmod ? fs.fchmod(fd, options.mode, done) : done(null)),
           (done) => fs.futimes(fd, options.mtime, options.mtime, done),
           (done) => (options.fsync ? fs.fsync(fd, done) : done(null)),
-          (done) => fs.rename(temp, file, done),
+          (done) =>
+            options.exclusive
+              ? fs.link(temp, file, (error) => (error ? done(error) : fs.unlink(temp, done)))
+              : fs.rename(temp, file, done),
           (done) => {
             renamed = true
             // Stats of our inode taken after the rename (which moves its ctime): if another

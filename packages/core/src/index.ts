@@ -3,5 +3,13 @@ export {
   type JsonFileRepositoryErrorCode,
 } from './errors'
 export { JsonFileRepository } from './json-file-repository'
+export type { LegacyFormat } from './legacy-files'
 export type { CacheOptions, JsonFileRepositoryOptions, Logger } from './options'
-export type { EntryInfo, RepositoryEntry, RepositoryStats, SetOptions } from './types'
+export { legacySessions, type SessionRecord, toSessionRecord } from './sessions'
+export type {
+  EntryInfo,
+  MigrationReport,
+  RepositoryEntry,
+  RepositoryStats,
+  SetOptions,
+} from './types'

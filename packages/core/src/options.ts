@@ -1,3 +1,5 @@
+import type { LegacyFormat } from './legacy-files'
+
 /** A pino-style logger: `app.log` of Fastify, `console` or pino itself all fit. */
 export interface Logger {
   warn(object: object, message?: string): void
@@ -64,6 +66,13 @@ export interface JsonFileRepositoryOptions {
    * @default a logger that emits a process warning
    */
   logger?: Logger
+  /**
+   * Also read the files an earlier store named `<key>` (no extension, keys of the characters
+   * `A-Z a-z 0-9 _ -` only), converting each with this format into a `<key>.json` entry the
+   * first time it is met: by `get`, `delete`, `prune()`, a listing or `migrate()`.
+   * @default none: such files are foreign and left alone
+   */
+  legacyFiles?: LegacyFormat
 }
 
 export interface NormalizedOptions {
@@ -74,6 +83,7 @@ export interface NormalizedOptions {
   pruneInterval: number
   touchAfter: number
   logger: Logger
+  legacyFiles: LegacyFormat | undefined
 }
 
 const warningLogger: Logger = {
@@ -110,6 +120,7 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     pruneInterval: options.pruneInterval ?? 0,
     touchAfter: options.touchAfter ?? 0,
     logger: options.logger ?? warningLogger,
+    legacyFiles: options.legacyFiles,
   }
   const { cache: bounds, logger } = normalized
   if (bounds) {
@@ -145,6 +156,12 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     'touchAfter',
     'a number of milliseconds',
     normalized.touchAfter,
+  )
+  check(
+    normalized.legacyFiles === undefined || typeof normalized.legacyFiles.convert === 'function',
+    'legacyFiles',
+    'an object with a convert() method',
+    normalized.legacyFiles,
   )
   check(
     typeof logger?.warn === 'function' && typeof logger.error === 'function',

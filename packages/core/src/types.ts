@@ -26,6 +26,18 @@ export interface RepositoryEntry<T> {
 /** What `list()` tells of an entry: everything but its value, from `stat` alone. */
 export type EntryInfo = Omit<RepositoryEntry<unknown>, 'value'>
 
+/** What {@link JsonFileRepository.migrate} did, in numbers of legacy files. */
+export interface MigrationReport {
+  /** Converted into an entry. */
+  migrated: number
+  /** Removed, because their entry already had a current file, which wins. */
+  superseded: number
+  /** Removed, because they had expired. */
+  expired: number
+  /** Moved aside: they held no entry (reported to the logger). */
+  corrupt: number
+}
+
 /** Counters since the repository was created. */
 export interface RepositoryStats {
   /** Reads answered from the cache after checking the file's stat. */

@@ -5,7 +5,11 @@ import {
   JsonFileRepository,
   JsonFileRepositoryError,
   type Logger,
+  legacySessions,
+  type MigrationReport,
   type RepositoryEntry,
+  type SessionRecord,
+  toSessionRecord,
 } from 'json-file-repository'
 
 /** Options of {@link FileStore}. */
@@ -53,12 +57,25 @@ export interface FileStoreOptions {
   fileMode?: number
   /** @default 0o700 */
   directoryMode?: number
+  /**
+   * Read the session files of @itrocks/fastify-file-session-store 0.3 (`<directory>/<id>`, no
+   * extension), each converted to `<id>.json` the first time it is met. `false` once none is
+   * left saves a look for one on each read of an unknown id.
+   * @default true
+   */
+  legacyFiles?: boolean
+}
+
+/** A session as {@link FileStore.list} gives it, as @itrocks/fastify-file-session-store 0.3 did. */
+export interface StoredSession {
+  id: string
+  data: Session
+  /** When the session was last saved (or its expiry moved). */
+  updatedAt: Date
 }
 
 type Callback = (error?: unknown) => void
 type SessionCallback = (error: unknown, session?: Session | null) => void
-/** What is stored: the session as JSON, its `cookie.expires` kept as the file's expiry. */
-type SessionRecord = Record<string, unknown> & { cookie?: Record<string, unknown> }
 
 /** Own keys that would replace the prototype of the Session `@fastify/session` copies into. */
 const UNSAFE_KEYS = ['__proto__', 'constructor', 'prototype']
@@ -75,6 +92,11 @@ const UNSAFE_KEYS = ['__proto__', 'constructor', 'prototype']
  * })
  */
 export class FileStore implements SessionStore {
+  /**
+   * The directory as given to the constructor, relative or absolute, as
+   * @itrocks/fastify-file-session-store 0.3 kept it (`repository.directory` is absolute).
+   */
+  readonly directory: string
   /** The repository of the session files, for scripts and tools. */
   readonly repository: JsonFileRepository<SessionRecord>
   readonly #ttl: number
@@ -86,18 +108,23 @@ export class FileStore implements SessionStore {
    * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created.
    */
   constructor(options: string | FileStoreOptions) {
-    const { directory, ttl, touchAfter, pruneInterval, ...passed } =
+    const { directory, ttl, touchAfter, pruneInterval, legacyFiles, ...passed } =
       typeof options === 'string' ? { directory: options } : (options ?? ({} as FileStoreOptions))
     this.#ttl = ttl ?? 86_400_000
     if (!Number.isSafeInteger(this.#ttl) || this.#ttl <= 0) {
       throw new TypeError(`\`ttl\` must be a positive number of milliseconds, got ${String(ttl)}`)
+    }
+    if (legacyFiles !== undefined && typeof legacyFiles !== 'boolean') {
+      throw new TypeError(`\`legacyFiles\` must be a boolean, got ${String(legacyFiles)}`)
     }
     this.#logger = passed.logger
     this.repository = new JsonFileRepository(directory, {
       ...passed,
       touchAfter: touchAfter ?? 60_000,
       pruneInterval: pruneInterval ?? 600_000,
+      ...(legacyFiles === false ? {} : { legacyFiles: legacySessions(this.#ttl) }),
     })
+    this.directory = directory
   }
 
   /**
@@ -157,6 +184,37 @@ export class FileStore implements SessionStore {
   /** Every live session. Calls back with a `JsonFileRepositoryError` `ERR_IO`. */
   all(callback: (error: unknown, sessions?: Session[]) => void): void {
     settle(this.#all(), callback)
+  }
+
+  /**
+   * Every live session with its id and last save, as @itrocks/fastify-file-session-store 0.3's
+   * `list()` gave them (for @itrocks/session's `ManageableSessionStore`).
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  async list(): Promise<StoredSession[]> {
+    const sessions: StoredSession[] = []
+    for await (const [id, data, entry] of this.#sessions()) {
+      sessions.push({ id, data, updatedAt: new Date(entry.changedAt) })
+    }
+    return sessions
+  }
+
+  /**
+   * Removes a session, as `destroy` does: what @itrocks/fastify-file-session-store 0.3 called it.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  revoke(sessionId: string): Promise<void> {
+    return this.#destroy(sessionId)
+  }
+
+  /**
+   * Converts every session file of @itrocks/fastify-file-session-store 0.3 left in the
+   * directory now, rather than when each is met. Idempotent, and safe while servers run.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   * @throws {TypeError} With the option `legacyFiles: false`.
+   */
+  migrate(): Promise<MigrationReport> {
+    return this.repository.migrate()
   }
 
   /** The number of live sessions. Calls back with a `JsonFileRepositoryError` `ERR_IO`. */
@@ -229,11 +287,17 @@ export class FileStore implements SessionStore {
 
   async #all(): Promise<Session[]> {
     const sessions: Session[] = []
-    for await (const key of this.repository.keys()) {
-      const session = this.#toSession(key, await this.repository.getEntry(key))
-      if (session) sessions.push(session)
-    }
+    for await (const [, session] of this.#sessions()) sessions.push(session)
     return sessions
+  }
+
+  /** `[id, session, entry]` of every live session, streamed. */
+  async *#sessions(): AsyncIterableIterator<[string, Session, RepositoryEntry<SessionRecord>]> {
+    for await (const key of this.repository.keys()) {
+      const entry = await this.repository.getEntry(key)
+      const session = this.#toSession(key, entry)
+      if (session && entry) yield [key, session, entry]
+    }
   }
 
   async #length(): Promise<number> {
@@ -253,14 +317,7 @@ export class FileStore implements SessionStore {
     const source = session as unknown as SessionRecord & { cookie?: { toJSON?: () => object } }
     const cookie =
       typeof source.cookie?.toJSON === 'function' ? source.cookie.toJSON() : source.cookie
-    if (!isObject(cookie)) return { record: source, expiresAt: Date.now() + this.#ttl }
-    const { expires, originalExpires: _, ...rest } = cookie
-    const expiresAt = expires == null ? Number.NaN : new Date(expires as string | Date).getTime()
-    if (Number.isFinite(expiresAt)) return { record: { ...source, cookie: rest }, expiresAt }
-    return {
-      record: { ...source, cookie: { ...rest, expires: null } },
-      expiresAt: Date.now() + this.#ttl,
-    }
+    return toSessionRecord(source, cookie, Date.now() + this.#ttl)
   }
 
   #warn(message: string): void {

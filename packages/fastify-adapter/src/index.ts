@@ -1,2 +1,2 @@
-export { JsonFileRepositoryError, type Logger } from 'json-file-repository'
-export { FileStore, type FileStoreOptions } from './file-store'
+export { JsonFileRepositoryError, type Logger, type MigrationReport } from 'json-file-repository'
+export { FileStore, type FileStoreOptions, type StoredSession } from './file-store'

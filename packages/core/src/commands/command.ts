@@ -20,6 +20,8 @@ export interface Command {
   summary: string
   help: string
   options: NonNullable<ParseArgsConfig['options']>
+  /** Whether it reads legacy session files even without `--legacy`. */
+  legacy?: boolean
   /** Fewest and most positionals after `<dir>`. */
   args: [number, number]
   run(repository: JsonFileRepository, args: string[], values: Values): Promise<void>

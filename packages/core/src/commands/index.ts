@@ -2,8 +2,9 @@
 import type { Command } from './command'
 import { get } from './get'
 import { ls } from './ls'
+import { migrate } from './migrate'
 import { prune } from './prune'
 import { rm } from './rm'
 import { stats } from './stats'
 
-export const commands: Record<string, Command> = { stats, ls, get, rm, prune }
+export const commands: Record<string, Command> = { stats, ls, get, rm, prune, migrate }
