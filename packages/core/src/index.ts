@@ -3,11 +3,11 @@ export {
   type JsonFileRepositoryErrorCode,
 } from './errors'
 export { JsonFileRepository } from './json-file-repository'
-export type { LegacyFormat } from './legacy-files'
 export type { CacheOptions, JsonFileRepositoryOptions, Logger } from './options'
 export { legacySessions, type SessionRecord, toSessionRecord } from './sessions'
 export type {
   EntryInfo,
+  LegacyFormat,
   MigrationReport,
   RepositoryEntry,
   RepositoryStats,

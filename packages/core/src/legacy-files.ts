@@ -12,24 +12,11 @@
  */
 import type { EntryFiles } from './entry-files'
 import { errorCode, ioError } from './errors'
-import { isExpired } from './expiry'
+import { isExpired, toExpiry } from './expiry'
 import { lstat, readRegularFile, type Signature, sameSignature, signature, unlink } from './file-io'
 import { parse, serialize } from './format'
 import { legacyFileNameToKey } from './keys'
-
-/** How to read the files of an earlier store (the `legacyFiles` option). */
-export interface LegacyFormat {
-  /**
-   * The value and the expiry (ms since the epoch, `undefined` for never) that the JSON of a
-   * legacy file stands for, or `undefined` when it holds no entry: the file is then moved aside
-   * as a corrupt one.
-   * @param writtenAt The file's modification time: when the earlier store last wrote it.
-   */
-  convert(
-    value: unknown,
-    writtenAt: number,
-  ): { value: unknown; expiresAt: number | undefined } | undefined
-}
+import type { LegacyFormat } from './types'
 
 /** What meeting one legacy file did (`missing`: there was none). */
 export type Migration = 'migrated' | 'superseded' | 'expired' | 'corrupt' | 'missing'
@@ -76,12 +63,14 @@ export class LegacyFiles {
       await this.#files.quarantine(key, legacy, 'no entry of the earlier format', stats.ino)
       return 'corrupt'
     }
-    if (isExpired(converted.expiresAt)) {
+    // In whole milliseconds, as a file's time stores it (`writtenAt` has fractions).
+    const expiresAt = toExpiry(converted.expiresAt)
+    if (isExpired(expiresAt)) {
       await this.#removeIfUnchanged(key, legacy, signature(stats))
       return 'expired'
     }
     const json = serialize(key, converted.value)
-    const written = await this.#files.write(key, file, json, converted.expiresAt, true)
+    const written = await this.#files.write(key, file, json, expiresAt, true)
     await this.#removeIfUnchanged(key, legacy, signature(stats))
     return written ? 'migrated' : 'superseded'
   }

@@ -1,4 +1,4 @@
-import type { LegacyFormat } from './legacy-files'
+import type { LegacyFormat } from './types'
 
 /** A pino-style logger: `app.log` of Fastify, `console` or pino itself all fit. */
 export interface Logger {

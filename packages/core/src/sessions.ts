@@ -5,7 +5,7 @@
  * in a file named `<id>`), read through the `legacyFiles` option. Here rather than in the
  * adapter so that the command line reads those files too.
  */
-import type { LegacyFormat } from './legacy-files'
+import type { LegacyFormat } from './types'
 
 /** What is stored of a session: its JSON, with no `cookie.expires` unless it is `null`. */
 export type SessionRecord = Record<string, unknown> & { cookie?: Record<string, unknown> }

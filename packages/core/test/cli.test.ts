@@ -73,11 +73,11 @@ describe('help and usage', () => {
       const result = await run(...args)
       expect(result).toMatchObject({ code: 0, stderr: '' })
       expect(result.stdout).toMatch(/^Usage: json-file-repository <command>/)
-      for (const command of ['stats', 'ls', 'get', 'rm', 'prune']) {
+      for (const command of ['stats', 'ls', 'get', 'rm', 'prune', 'migrate']) {
         expect(result.stdout).toContain(`  ${command} <dir>`)
       }
     }
-    for (const command of ['stats', 'ls', 'get', 'rm', 'prune']) {
+    for (const command of ['stats', 'ls', 'get', 'rm', 'prune', 'migrate']) {
       const result = await run(command, '--help')
       expect(result).toMatchObject({ code: 0, stderr: '' })
       expect(result.stdout).toMatch(new RegExp(`^Usage: json-file-repository ${command} <dir>`))
@@ -168,6 +168,7 @@ describe('stats', () => {
       newest: { key: 'second', changedAt: second?.changedAt },
       quarantined: 1,
       tempFiles: 1,
+      legacyFiles: 0,
     })
 
     const text = await run('stats', dir)
@@ -178,6 +179,66 @@ describe('stats', () => {
     expect(text.stdout).toMatch(/^temp files: +1$/m)
     // Read-only: the expired entry is still there for prune to remove.
     expect(fs.existsSync(repository.path('gone'))).toBe(true)
+  })
+})
+
+describe('session files of @itrocks/fastify-file-session-store 0.3 (<dir>/<id>)', () => {
+  const ID = 'Kx3vQ9_mZ2-aB7cD1eF4gH6iJ8kL0nOp'
+  /** A session file as 0.3 wrote one: the whole session JSON, `cookie.expires` included. */
+  function writeLegacy(id: string, expires: string | null, writtenAt = Date.now()): void {
+    const file = path.join(dir, id)
+    fs.writeFileSync(file, JSON.stringify({ cookie: { expires, path: '/' }, user: { id } }))
+    fs.utimesSync(file, writtenAt / 1000, writtenAt / 1000)
+  }
+  const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString()
+
+  test('stats counts them; with --legacy, ls, get and prune read them as FileStore does', async () => {
+    writeLegacy(ID, null)
+    writeLegacy('expired', hourAgo())
+    expect(JSON.parse((await run('stats', dir, '--json')).stdout)).toMatchObject({
+      entries: 0,
+      legacyFiles: 2,
+    })
+    expect((await run('ls', dir)).stdout).toBe('')
+    expect(fs.readdirSync(dir).sort()).toEqual([ID, 'expired'])
+
+    const listed = await run('ls', dir, '--json', '--legacy')
+    expect(listed).toMatchObject({ code: 0, stderr: '' })
+    expect(ndjson(listed.stdout)).toEqual([expect.objectContaining({ key: ID })])
+    expect(fs.readdirSync(dir)).toEqual([`${ID}.json`])
+    expect(JSON.parse((await run('get', dir, ID)).stdout)).toEqual({
+      cookie: { expires: null, path: '/' },
+      user: { id: ID },
+    })
+    writeLegacy('idle', null, Date.now() - 3 * 3_600_000)
+    expect((await run('prune', dir, '--legacy', '--ttl', '3600000')).stdout).toBe('pruned 1\n')
+    expect(fs.readdirSync(dir)).toEqual([`${ID}.json`])
+  })
+
+  test('migrate converts them all, then finds nothing to do', async () => {
+    writeLegacy(ID, new Date(Date.now() + 3_600_000).toISOString())
+    writeLegacy('idle', null, Date.now() - 2 * 3_600_000)
+    writeLegacy('expired', hourAgo())
+    fs.writeFileSync(path.join(dir, 'broken'), '{"cookie":')
+    await repository.set('current', { user: 'new' })
+    writeLegacy('current', null)
+    const first = await run('migrate', dir, '--ttl', '3600000')
+    expect(first).toEqual({
+      code: 0,
+      stdout: 'migrated 1, superseded 1, expired 2, moved aside 1\n',
+      stderr: expect.stringMatching(/^json-file-repository: warning: The file of key "broken"/),
+    })
+    expect((await run('migrate', dir)).stdout).toBe(
+      'migrated 0, superseded 0, expired 0, moved aside 0\n',
+    )
+    expect(
+      fs
+        .readdirSync(dir)
+        .filter((name) => !name.startsWith('broken.corrupt-'))
+        .sort(),
+    ).toEqual([`${ID}.json`, 'current.json'])
+    expect(await repository.get('current')).toEqual({ user: 'new' })
+    expectError(await run('migrate', dir, '--ttl', 'a day'), 2, /--ttl wants a positive number/)
   })
 })
 
