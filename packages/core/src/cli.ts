@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `json-file-repository` (alias `jfr`): inspect and clean a directory of a JsonFileRepository,
+ * `json-file-repository`: inspect and clean a directory of a JsonFileRepository,
  * such as the sessions of fastify-file-session-store, while servers keep using it. It goes
  * through the repository like any other process: a removal is seen by every server on its next
  * read. It writes nothing: it only removes the entries asked for (and, like any reader, the
@@ -175,7 +175,7 @@ them) and the temp files of writers that crashed. Prints how many entries were r
   },
 }
 
-const programHelp = `Usage: ${NAME} <command> <dir> [options]   (alias: jfr)
+const programHelp = `Usage: ${NAME} <command> <dir> [options]
 
 Inspects and cleans a directory of json-file-repository files, such as the sessions of
 fastify-file-session-store, safely while servers use it.
@@ -286,7 +286,7 @@ function matches(actual: unknown, expected: string): boolean {
   }
 }
 
-// `jfr ls dir | head` closes the pipe early: that is not an error.
+// `json-file-repository ls dir | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (error) => {
   if (errorCode(error) === 'EPIPE') process.exit(0)
   throw error
