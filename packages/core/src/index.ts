@@ -8,4 +8,9 @@ export {
   type RepositoryStats,
   type SetOptions,
 } from './json-file-repository'
-export type { CacheOptions, JsonFileRepositoryOptions, Logger } from './options'
+export {
+  type CacheOptions,
+  checkOptionNames,
+  type JsonFileRepositoryOptions,
+  type Logger,
+} from './options'

@@ -27,7 +27,12 @@ import {
   tempFileName,
   tempFileWriter,
 } from './keys'
-import { type JsonFileRepositoryOptions, type NormalizedOptions, normalizeOptions } from './options'
+import {
+  type JsonFileRepositoryOptions,
+  type NormalizedOptions,
+  normalizeOptions,
+  show,
+} from './options'
 
 /** Options of {@link JsonFileRepository.set}. */
 export interface SetOptions {
@@ -151,12 +156,14 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * Never scans the directory: starting is constant time whatever it holds.
    *
    * @param directory Path of the directory, relative to the working directory or absolute.
-   * @throws {TypeError} When `directory` is not a non-empty string or an option is invalid.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created.
+   * @throws {TypeError} When `directory` is not a non-empty string, or an option is invalid
+   *   or unknown (the message suggests the closest known name).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created, or a file
+   *   is where it should be.
    */
   constructor(directory: string, options: JsonFileRepositoryOptions = {}) {
     if (typeof directory !== 'string' || directory === '') {
-      throw new TypeError(`\`directory\` must be a non-empty string, got ${String(directory)}`)
+      throw new TypeError(`\`directory\` must be a non-empty string, got ${show(directory)}`)
     }
     this.#options = normalizeOptions(options)
     this.directory = path.resolve(directory)
@@ -174,9 +181,15 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     try {
       this.#makeDirectory()
     } catch (error) {
+      // mkdir says EEXIST when a file is in the way: say what is wrong.
+      const isFile =
+        errorCode(error) === 'EEXIST' &&
+        fs.statSync(this.directory, { throwIfNoEntry: false })?.isDirectory() === false
       throw new JsonFileRepositoryError(
         'ERR_IO',
-        `Cannot create the directory ${this.directory}: ${(error as Error).message}`,
+        isFile
+          ? `${this.directory} is a file, not a directory`
+          : `Cannot create the directory ${this.directory}: ${(error as Error).message}`,
         { file: this.directory, cause: error },
       )
     }
