@@ -28,15 +28,15 @@ export interface FileStoreOptions {
   /**
    * When a session is saved unchanged but for its `cookie.expires` (what `rolling` does on
    * every request), its file's expiry is only moved once it lags the new one by this many
-   * milliseconds, not seconds (and never by more than half of the session's remaining lifetime): most
-   * requests then touch no file at all. `0` moves it on every request.
+   * milliseconds, not seconds (and never by more than half of the session's remaining
+   * lifetime): most requests then touch no file at all. `0` moves it on every request.
    * @default 60_000 (one minute)
    */
   touchAfter?: number
   /**
    * Remove the files of expired sessions every so many milliseconds (not seconds), on a timer
-   * that does not keep the process alive. `0` turns it off (then call `prune()` yourself, or run the
-   * `json-file-repository prune` command from cron).
+   * that does not keep the process alive. `0` turns it off (then call `prune()` yourself, or run
+   * the `json-file-repository prune` command from cron).
    * @default 600_000 (ten minutes)
    */
   pruneInterval?: number
