@@ -123,9 +123,9 @@ async function main(): Promise<void> {
     }
     const sqlite = stores.includes('sqlite') && sqliteLoads()
     if (stores.includes('sqlite') && !sqlite) {
-      log('better-sqlite3 cannot be loaded (its native build failed at install): it is left out')
+      log('better-sqlite3 cannot be loaded (its native build failed): it is left out')
       results.notes.push(
-        'better-sqlite3 could not be loaded (its native build needs Node.js headers; on Debian: `npm_config_nodedir=/usr pnpm install`): it is left out of this run.',
+        'better-sqlite3 could not be loaded (its native build, run by `pnpm bench`, needs Node.js headers: installed beside node, as Debian does, or downloaded from nodejs.org): it is left out of this run.',
       )
     }
     const available = stores.filter(

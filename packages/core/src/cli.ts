@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `json-file-repository` (alias `jfr`): inspect and clean a directory of a JsonFileRepository,
+ * `json-file-repository`: inspect and clean a directory of a JsonFileRepository,
  * such as the sessions of fastify-file-session-store, while servers keep using it. It goes
  * through the repository like any other process: a removal is seen by every server on its next
  * read. It writes nothing: it only removes the entries asked for (and, like any reader, the
@@ -20,7 +20,7 @@ import { Failure, NAME, print, UsageError } from './commands/command'
 import { errorCode, JsonFileRepositoryError } from './errors'
 import { JsonFileRepository } from './json-file-repository'
 
-const programHelp = `Usage: ${NAME} <command> <dir> [options]   (alias: jfr)
+const programHelp = `Usage: ${NAME} <command> <dir> [options]
 
 Inspects and cleans a directory of json-file-repository files, such as the sessions of
 fastify-file-session-store, safely while servers use it.
@@ -87,7 +87,7 @@ function version(): string {
   return JSON.parse(fs.readFileSync(file, 'utf8')).version
 }
 
-// `jfr ls dir | head` closes the pipe early: that is not an error.
+// `json-file-repository ls dir | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (error) => {
   if (errorCode(error) === 'EPIPE') process.exit(0)
   throw error

@@ -3,5 +3,10 @@ export {
   type JsonFileRepositoryErrorCode,
 } from './errors'
 export { JsonFileRepository } from './json-file-repository'
-export type { CacheOptions, JsonFileRepositoryOptions, Logger } from './options'
+export {
+  type CacheOptions,
+  checkOptionNames,
+  type JsonFileRepositoryOptions,
+  type Logger,
+} from './options'
 export type { EntryInfo, RepositoryEntry, RepositoryStats, SetOptions } from './types'

@@ -6,16 +6,21 @@
  * - snapshot-cache.ts: the validated cache;  entry-files.ts: the I/O on one entry's file;
  * - directory.ts: creating and walking the directory;  format.ts: value <-> file text.
  */
-import type fs from 'node:fs'
+import fs from 'node:fs'
 import path from 'node:path'
 import { makeDirectory, readEntryStats, visitNames } from './directory'
 import { EntryFiles, toEntry } from './entry-files'
-import { ioError, JsonFileRepositoryError, showKey } from './errors'
+import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
 import { signature } from './file-io'
 import { parse, serialize } from './format'
 import { fileNameToKey, invalidKeyReason, keyToFileName, tempFileWriter } from './keys'
-import { type JsonFileRepositoryOptions, type NormalizedOptions, normalizeOptions } from './options'
+import {
+  type JsonFileRepositoryOptions,
+  type NormalizedOptions,
+  normalizeOptions,
+  show,
+} from './options'
 import { type Snapshot, SnapshotCache } from './snapshot-cache'
 import type { Counters, EntryInfo, RepositoryEntry, RepositoryStats, SetOptions } from './types'
 import { WriteQueue } from './write-queue'
@@ -72,12 +77,14 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * Never scans the directory: starting is constant time whatever it holds.
    *
    * @param directory Path of the directory, relative to the working directory or absolute.
-   * @throws {TypeError} When `directory` is not a non-empty string or an option is invalid.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created.
+   * @throws {TypeError} When `directory` is not a non-empty string, or an option is invalid
+   *   or unknown (the message suggests the closest known name).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created, or a file
+   *   is where it should be.
    */
   constructor(directory: string, options: JsonFileRepositoryOptions = {}) {
     if (typeof directory !== 'string' || directory === '') {
-      throw new TypeError(`\`directory\` must be a non-empty string, got ${String(directory)}`)
+      throw new TypeError(`\`directory\` must be a non-empty string, got ${show(directory)}`)
     }
     this.#options = normalizeOptions(options)
     this.directory = path.resolve(directory)
@@ -92,9 +99,15 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     try {
       makeDirectory(this.directory, this.#options.directoryMode)
     } catch (error) {
+      // mkdir says EEXIST when a file is in the way: say what is wrong.
+      const isFile =
+        errorCode(error) === 'EEXIST' &&
+        fs.statSync(this.directory, { throwIfNoEntry: false })?.isDirectory() === false
       throw new JsonFileRepositoryError(
         'ERR_IO',
-        `Cannot create the directory ${this.directory}: ${(error as Error).message}`,
+        isFile
+          ? `${this.directory} is a file, not a directory`
+          : `Cannot create the directory ${this.directory}: ${(error as Error).message}`,
         { file: this.directory, cause: error },
       )
     }

@@ -1,3 +1,5 @@
+import { inspect } from 'node:util'
+
 /** A pino-style logger: `app.log` of Fastify, `console` or pino itself all fit. */
 export interface Logger {
   warn(object: object, message?: string): void
@@ -58,15 +60,15 @@ export interface JsonFileRepositoryOptions {
    */
   directoryMode?: number
   /**
-   * Run `prune()` every so many milliseconds on a timer that does not keep the process alive.
-   * `0` turns it off.
+   * Run `prune()` every so many milliseconds (not seconds) on a timer that does not keep the
+   * process alive. `0` turns it off.
    * @default 0
    */
   pruneInterval?: number
   /**
    * When `set` stores the same value with an expiry moved forward by less than this many
-   * milliseconds (and by less than half of the remaining lifetime), it does nothing at all
-   * instead of moving the file's expiry. `0` moves it on every change.
+   * milliseconds (not seconds; and by less than half of the remaining lifetime), it does
+   * nothing at all instead of moving the file's expiry. `0` moves it on every change.
    * @default 0
    */
   touchAfter?: number
@@ -98,18 +100,92 @@ function describe(object: object): string {
   return error instanceof Error ? error.message : JSON.stringify(object)
 }
 
+/**
+ * A value as error messages show it: on one line and short, with strings quoted so that `''`
+ * is visible (`''`, `{}`, `[Function: warn]`, `undefined`).
+ */
+export function show(value: unknown): string {
+  return inspect(value, { depth: 1, breakLength: Number.POSITIVE_INFINITY, maxArrayLength: 5 })
+}
+
 function check(ok: boolean, name: string, expected: string, value: unknown): void {
-  if (!ok) throw new TypeError(`\`${name}\` must be ${expected}, got ${String(value)}`)
+  if (!ok) throw new TypeError(`\`${name}\` must be ${expected}, got ${show(value)}`)
+}
+
+/** Every option name, listed by an object the compiler holds to the interface. */
+const OPTION_NAMES = Object.keys({
+  cache: true,
+  fsync: true,
+  fileMode: true,
+  directoryMode: true,
+  pruneInterval: true,
+  touchAfter: true,
+  logger: true,
+} satisfies Record<keyof JsonFileRepositoryOptions, true>)
+
+const CACHE_OPTION_NAMES = Object.keys({
+  maxEntries: true,
+  maxBytes: true,
+  revalidateAfter: true,
+} satisfies Record<keyof CacheOptions, true>)
+
+/** The Levenshtein distance between two strings: the fewest edits that turn one into the other. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const replace = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, replace)
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}
+
+/**
+ * Checks that every own property of `options` is one of `known`, as TypeScript does for an
+ * object literal, so that a misspelled option (`pruneIntervall`) is an error in JavaScript too
+ * instead of being ignored. For packages whose options extend these, such as
+ * fastify-file-session-store.
+ *
+ * @param options The options as given.
+ * @param known Every option name accepted.
+ * @param prefix Put before each name in the message, such as `cache.`.
+ * @throws {TypeError} Naming the first unknown option and, when there is one, the known name
+ *   closest to it: "Unknown option `pruneIntervall`: did you mean `pruneInterval`?".
+ */
+export function checkOptionNames(options: object, known: readonly string[], prefix = ''): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue
+    // Like TypeScript's spelling suggestions: case is ignored, and a suggestion must be close.
+    let closest: string | undefined
+    let closestDistance = Math.floor(name.length * 0.4) + 1
+    for (const candidate of known) {
+      const d = distance(name.toLowerCase(), candidate.toLowerCase())
+      if (d < closestDistance) [closest, closestDistance] = [candidate, d]
+    }
+    const hint =
+      closest === undefined
+        ? `; the options are ${known.map((option) => `\`${prefix}${option}\``).join(', ')}`
+        : `: did you mean \`${prefix}${closest}\`?`
+    throw new TypeError(`Unknown option \`${prefix}${name}\`${hint}`)
+  }
 }
 
 const isCount = (value: number) => Number.isSafeInteger(value) && value >= 0
 const isMode = (value: number) => Number.isInteger(value) && value >= 0 && value <= 0o7777
 
-/** Fills in the defaults and checks every option, throwing a `TypeError` that names it. */
+/**
+ * Fills in the defaults and checks every option.
+ * @throws {TypeError} Naming an invalid option, or an unknown one with the closest known name.
+ */
 export function normalizeOptions(options: JsonFileRepositoryOptions): NormalizedOptions {
   check(typeof options === 'object' && options !== null, 'options', 'an object', options)
+  checkOptionNames(options, OPTION_NAMES)
   const cache = options.cache ?? {}
   check(cache === false || typeof cache === 'object', 'cache', 'an object or false', cache)
+  if (cache !== false) checkOptionNames(cache, CACHE_OPTION_NAMES, 'cache.')
   const normalized: NormalizedOptions = {
     cache:
       cache === false

@@ -1,35 +1,42 @@
+import { inspect } from 'node:util'
 import type { SessionStore } from '@fastify/session'
 import type { Session } from 'fastify'
 import {
   type CacheOptions,
+  checkOptionNames,
   JsonFileRepository,
   JsonFileRepositoryError,
   type Logger,
   type RepositoryEntry,
 } from 'json-file-repository'
 
-/** Options of {@link FileStore}. */
+/**
+ * Options of {@link FileStore}. Durations are in milliseconds, like `cookie.maxAge` (not in
+ * seconds as in connect-redis and session-file-store).
+ */
 export interface FileStoreOptions {
   /** Directory of the session files; created (mode `directoryMode`) when missing. */
   directory: string
   /**
-   * Lifetime in milliseconds of a session whose cookie has no `expires` (a browser-session
-   * cookie, no `maxAge`), renewed each time the session is saved.
+   * Lifetime in milliseconds (not seconds) of a session whose cookie has no `expires` (a
+   * browser-session cookie, no `maxAge`), renewed each time the session is saved. A `ttl` under
+   * a minute is reported once (to the logger, else as a process warning): it is most likely a
+   * number of seconds.
    * @default 86_400_000 (one day)
    */
   ttl?: number
   /**
    * When a session is saved unchanged but for its `cookie.expires` (what `rolling` does on
    * every request), its file's expiry is only moved once it lags the new one by this many
-   * milliseconds (and never by more than half of the session's remaining lifetime): most
-   * requests then touch no file at all. `0` moves it on every request.
+   * milliseconds, not seconds (and never by more than half of the session's remaining
+   * lifetime): most requests then touch no file at all. `0` moves it on every request.
    * @default 60_000 (one minute)
    */
   touchAfter?: number
   /**
-   * Remove the files of expired sessions every so many milliseconds, on a timer that does not
-   * keep the process alive. `0` turns it off (then call `prune()` yourself, or run the
-   * `json-file-repository prune` command from cron).
+   * Remove the files of expired sessions every so many milliseconds (not seconds), on a timer
+   * that does not keep the process alive. `0` turns it off (then call `prune()` yourself, or run
+   * the `json-file-repository prune` command from cron).
    * @default 600_000 (ten minutes)
    */
   pruneInterval?: number
@@ -61,6 +68,22 @@ type SessionCallback = (error: unknown, session?: Session | null) => void
 /** What is stored: the session as JSON, its `cookie.expires` kept as the file's expiry. */
 type SessionRecord = Record<string, unknown> & { cookie?: Record<string, unknown> }
 
+/** Every option name, listed by an object the compiler holds to the interface. */
+const OPTION_NAMES = Object.keys({
+  directory: true,
+  ttl: true,
+  touchAfter: true,
+  pruneInterval: true,
+  logger: true,
+  cache: true,
+  fsync: true,
+  fileMode: true,
+  directoryMode: true,
+} satisfies Record<keyof FileStoreOptions, true>)
+
+/** A `ttl` below this is most likely a number of seconds. */
+const SHORT_TTL = 60_000
+
 /** Own keys that would replace the prototype of the Session `@fastify/session` copies into. */
 const UNSAFE_KEYS = ['__proto__', 'constructor', 'prototype']
 
@@ -82,16 +105,27 @@ export class FileStore implements SessionStore {
   readonly #logger: Logger | undefined
 
   /**
+   * Opens (and creates when missing) the directory of the session files. A `ttl` under a minute
+   * is reported once through the logger (or as a process warning): durations are milliseconds.
+   *
    * @param options The directory of the session files, or the options.
-   * @throws {TypeError} When the directory or an option is invalid.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created.
+   * @throws {TypeError} When the directory or an option is invalid, or an option is unknown (the
+   *   message suggests the closest known name: "did you mean `pruneInterval`?").
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created, or a file
+   *   is where it should be.
    */
   constructor(options: string | FileStoreOptions) {
-    const { directory, ttl, touchAfter, pruneInterval, ...passed } =
-      typeof options === 'string' ? { directory: options } : (options ?? ({} as FileStoreOptions))
+    const given = typeof options === 'string' ? { directory: options } : (options ?? {})
+    if (typeof given !== 'object') {
+      throw new TypeError(
+        `\`options\` must be a directory or an object with a \`directory\`, got ${show(options)}`,
+      )
+    }
+    checkOptionNames(given, OPTION_NAMES)
+    const { directory, ttl, touchAfter, pruneInterval, ...passed } = given as FileStoreOptions
     this.#ttl = ttl ?? 86_400_000
     if (!Number.isSafeInteger(this.#ttl) || this.#ttl <= 0) {
-      throw new TypeError(`\`ttl\` must be a positive number of milliseconds, got ${String(ttl)}`)
+      throw new TypeError(`\`ttl\` must be a positive number of milliseconds, got ${show(ttl)}`)
     }
     this.#logger = passed.logger
     this.repository = new JsonFileRepository(directory, {
@@ -99,6 +133,12 @@ export class FileStore implements SessionStore {
       touchAfter: touchAfter ?? 60_000,
       pruneInterval: pruneInterval ?? 600_000,
     })
+    if (this.#ttl < SHORT_TTL) {
+      this.#warn(
+        `\`ttl\` is ${this.#ttl} ms (${this.#ttl / 1000} s): FileStore durations are milliseconds, not seconds (for ${this.#ttl} seconds, write \`ttl: ${this.#ttl * 1000}\`)`,
+        { ttl: this.#ttl },
+      )
+    }
   }
 
   /**
@@ -250,7 +290,7 @@ export class FileStore implements SessionStore {
    */
   #toRecord(session: Session): { record: SessionRecord; expiresAt: number } {
     if (!isObject(session))
-      throw new TypeError(`\`session\` must be an object, got ${String(session)}`)
+      throw new TypeError(`\`session\` must be an object, got ${show(session)}`)
     const source = session as unknown as SessionRecord & { cookie?: { toJSON?: () => object } }
     const cookie =
       typeof source.cookie?.toJSON === 'function' ? source.cookie.toJSON() : source.cookie
@@ -264,8 +304,8 @@ export class FileStore implements SessionStore {
     }
   }
 
-  #warn(message: string): void {
-    if (this.#logger) this.#logger.warn({}, message)
+  #warn(message: string, details: object = {}): void {
+    if (this.#logger) this.#logger.warn(details, message)
     else process.emitWarning(message, 'FileStore')
   }
 }
@@ -286,4 +326,9 @@ function settle<T>(promise: Promise<T>, callback: (error: unknown, value?: T) =>
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** A value as error messages show it: on one line, with strings quoted so that `''` shows. */
+function show(value: unknown): string {
+  return inspect(value, { depth: 1, breakLength: Number.POSITIVE_INFINITY })
 }
