@@ -1,8 +1,12 @@
 import fs from 'node:fs'
 import readline from 'node:readline'
-import { errorCode, JsonFileRepositoryError } from '../errors'
+import { errorCode } from '../errors'
 import { isExpired } from '../expiry'
+import type { JsonFileRepository } from '../json-file-repository'
 import { type Command, count, Failure, lowerFirst, print } from './command'
+
+/** Entries written at once: each write waits for its fsync, which writes in parallel share. */
+const CONCURRENCY = 16
 
 /** One line of `export`. */
 interface Line {
@@ -27,6 +31,7 @@ lines before it are stored). Prints how many entries were imported and skipped.`
     let imported = 0
     let expired = 0
     let number = 0
+    const writing = new Set<Promise<void>>()
     try {
       for await (const text of readline.createInterface({ input, crlfDelay: Infinity })) {
         number++
@@ -37,14 +42,17 @@ lines before it are stored). Prints how many entries were imported and skipped.`
           expired++
           continue
         }
-        await repository.set(line.key, line.value, { expiresAt }).catch((error) => {
-          // A key that came from a file is bad data, not a mistake in the command line.
-          if (!(error instanceof JsonFileRepositoryError && error.code === 'ERR_INVALID_KEY'))
-            throw error
-          throw new Failure(`line ${number}: ${lowerFirst(error.message)}`)
+        checkKey(repository, line.key, number)
+        const write = repository.set(line.key, line.value, { expiresAt }).then(() => {
+          imported++
+          writing.delete(write)
         })
-        imported++
+        // Its failure is thrown by the race or the final wait, or, after a bad line, is moot.
+        write.catch(() => {})
+        writing.add(write)
+        if (writing.size >= CONCURRENCY) await Promise.race(writing)
       }
+      await Promise.all(writing)
     } catch (error) {
       if (errorCode(error) === 'ENOENT') throw new Failure(`no such file: ${file}`)
       throw error
@@ -53,6 +61,15 @@ lines before it are stored). Prints how many entries were imported and skipped.`
       `imported ${count(imported, 'entry', 'entries')}, skipped ${count(expired, 'expired entry', 'expired entries')}`,
     )
   },
+}
+
+/** A key that came from a file is bad data, not a mistake in the command line. */
+function checkKey(repository: JsonFileRepository, key: string, number: number): void {
+  try {
+    repository.path(key)
+  } catch (error) {
+    throw new Failure(`line ${number}: ${lowerFirst((error as Error).message)}`)
+  }
 }
 
 /** A line of an export, or a `Failure` that says what is wrong with it. */
