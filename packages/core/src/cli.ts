@@ -3,8 +3,8 @@
  * `json-file-repository`: inspect and clean a directory of a JsonFileRepository,
  * such as the sessions of fastify-file-session-store, while servers keep using it. It goes
  * through the repository like any other process: a removal is seen by every server on its next
- * read. It writes nothing: it only removes the entries asked for (and, like any reader, the
- * expired files it comes across, and it moves corrupt ones aside).
+ * read. Commands that inspect open it read-only, so they change no file (an expired or corrupt
+ * file is left in place); `rm`, `prune` and `import` change only what they report.
  *
  * This file parses the command line, runs one command and turns its failure into an exit code;
  * each command lives in its own file under `commands/`.
@@ -14,11 +14,18 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { commands } from './commands'
-import { Failure, NAME, print, UsageError } from './commands/command'
+import {
+  Failure,
+  messageLine,
+  NAME,
+  openRepository,
+  print,
+  UsageError,
+  type Values,
+} from './commands/command'
 import { errorCode, JsonFileRepositoryError } from './errors'
-import { JsonFileRepository } from './json-file-repository'
 
 const programHelp = `Usage: ${NAME} <command> <dir> [options]
 
@@ -36,33 +43,70 @@ Options:
 
 Exit codes: 0 success, 1 failure (missing directory or key, I/O error), 2 usage error.`
 
+/** The help a usage error points to: the program's, or the command's once it is known. */
+let help = `${NAME} --help`
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv
-  if (name === undefined) throw new UsageError(`missing command (see ${NAME} --help)`)
+  if (name === undefined) throw new UsageError('missing command')
   if (name === '--help' || name === '-h') return print(programHelp)
   if (name === '--version' || name === '-v') return print(version())
+  if (name.startsWith('-')) throw new UsageError(`unknown option ${name}`)
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined
-  if (!command) throw new UsageError(`unknown command "${name}" (see ${NAME} --help)`)
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: { help: { type: 'boolean', short: 'h' }, ...command.options },
-    allowPositionals: true,
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`)
+  help = `${NAME} ${name} --help`
+  const { values, positionals } = parseCommandLine(rest, {
+    help: { type: 'boolean', short: 'h' },
+    ...command.options,
   })
   if (values.help) return print(`Usage: ${NAME} ${command.usage}\n\n${command.help}`)
   const [directory, ...args] = positionals
   const [fewest, most] = command.args
   if (!directory || args.length < fewest || args.length > most) {
-    throw new UsageError(`usage: ${NAME} ${command.usage} (see ${NAME} ${name} --help)`)
+    throw new UsageError(`usage: ${NAME} ${command.usage}`)
   }
-  // The repository creates a missing directory; a command given a wrong path must not.
+  // A writable repository creates a missing directory; a command given a wrong path must not.
   checkDirectory(directory)
-  // No cache: each value is read once, and so memory stays flat over any number of files.
-  const repository = new JsonFileRepository(directory, { cache: false, logger })
+  const repository = openRepository(directory, command.writes?.(values) ?? false)
   try {
     await command.run(repository, args, values)
   } finally {
     await repository.close()
   }
+}
+
+/**
+ * `util.parseArgs`, with its errors in the program's words: it is run lenient and the options
+ * are checked here, since its own messages are not meant for users.
+ */
+function parseCommandLine(
+  args: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): { values: Values; positionals: string[] } {
+  const { values, positionals, tokens } = parseArgs({
+    args,
+    options,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  })
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue
+    const type = Object.hasOwn(options, token.name) ? options[token.name]?.type : undefined
+    if (type === undefined) throw new UsageError(`unknown option ${token.rawName}`)
+    if (type === 'boolean' && token.value !== undefined) {
+      throw new UsageError(`option ${token.rawName} takes no value`)
+    }
+    // Lenient parsing takes `--where --dry-run` as a value: a value that looks like an option
+    // is one only when attached (`--where=-x`).
+    if (
+      type === 'string' &&
+      (token.value === undefined || (!token.inlineValue && token.value.startsWith('-')))
+    ) {
+      throw new UsageError(`option ${token.rawName} needs a value`)
+    }
+  }
+  return { values, positionals }
 }
 
 function checkDirectory(directory: string): void {
@@ -74,12 +118,6 @@ function checkDirectory(directory: string): void {
     throw new Failure(`cannot open ${directory}: ${(error as Error).message}`)
   }
   if (!stats.isDirectory()) throw new Failure(`not a directory: ${directory}`)
-}
-
-/** Corrupt files met by `get` or `rm --where` are moved aside by the repository: say so. */
-const logger = {
-  warn: (_: object, message?: string) => process.stderr.write(`${NAME}: warning: ${message}\n`),
-  error: (_: object, message?: string) => process.stderr.write(`${NAME}: ${message}\n`),
 }
 
 function version(): string {
@@ -98,10 +136,9 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const usage =
       error instanceof UsageError ||
-      (error instanceof JsonFileRepositoryError && error.code === 'ERR_INVALID_KEY') ||
-      (errorCode(error) ?? '').startsWith('ERR_PARSE_ARGS')
+      (error instanceof JsonFileRepositoryError && error.code === 'ERR_INVALID_KEY')
     const message = error instanceof Error ? error.message : String(error)
-    process.stderr.write(`${NAME}: ${message}\n`)
+    process.stderr.write(messageLine(usage ? `${message} (see ${help})` : message))
     process.exitCode = usage ? 2 : 1
   },
 )

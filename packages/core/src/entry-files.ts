@@ -207,9 +207,13 @@ export class EntryFiles {
 
   /**
    * A read met an expired entry: it is a miss whether or not its file can be removed now (on a
-   * read-only filesystem it cannot; `prune()` reports that).
+   * read-only filesystem it cannot; `prune()` reports that). Left in place when `readOnly`.
    */
   async missExpired(key: string, file: string, seen: Signature): Promise<undefined> {
+    if (this.#options.readOnly) {
+      this.#cache.delete(key)
+      return undefined
+    }
     await this.#removeExpired(key, file, seen).catch((error) => {
       this.#options.logger.debug?.({ err: error, key, file }, 'cannot remove an expired entry')
     })
@@ -242,7 +246,10 @@ export class EntryFiles {
     const file = this.#prefix + name
     if (this.#writing.has(file)) return
     try {
-      if (isStaleTemp(name, now - (await lstat(file)).ctimeMs)) await unlink(file)
+      if (isStaleTemp(name, now - (await lstat(file)).ctimeMs)) {
+        await unlink(file)
+        this.#counters.tempFilesRemoved++
+      }
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
     }
@@ -277,22 +284,25 @@ export class EntryFiles {
     return true
   }
 
-  /** Moves a file that holds no valid entry aside, beside it, and reports it. */
+  /** Moves a file that holds no valid entry aside, beside it (unless `readOnly`), and reports it. */
   async quarantine(key: string, file: string, what: string, ino?: number): Promise<void> {
     this.#cache.delete(key)
-    const aside = this.#prefix + quarantineFileName(path.basename(file))
-    try {
-      // Not if another writer has replaced the bad file with a good one since we read it.
-      if (ino !== undefined && (await lstat(file)).ino !== ino) return
-      await rename(file, aside)
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return
-      throw ioError('move aside', key, file, error)
+    let aside: string | undefined
+    if (!this.#options.readOnly) {
+      aside = this.#prefix + quarantineFileName(path.basename(file))
+      try {
+        // Not if another writer has replaced the bad file with a good one since we read it.
+        if (ino !== undefined && (await lstat(file)).ino !== ino) return
+        await rename(file, aside)
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') return
+        throw ioError('move aside', key, file, error)
+      }
+      this.#counters.quarantined++
     }
-    this.#counters.quarantined++
     const error = new JsonFileRepositoryError(
       'ERR_CORRUPT_FILE',
-      `The file of key ${showKey(key)} (${file}) is ${what}; it was moved to ${aside}`,
+      `The file of key ${showKey(key)} (${file}) is ${what}; ${aside ? `it was moved to ${aside}` : 'it was left in place (read-only)'}`,
       { key, file },
     )
     this.#options.logger.warn({ err: error, key, file, movedTo: aside }, error.message)

@@ -10,6 +10,8 @@ export type JsonFileRepositoryErrorCode =
   | 'ERR_IO'
   /** The repository was closed. */
   | 'ERR_CLOSED'
+  /** A call that would change the directory, on a repository opened with `readOnly: true`. */
+  | 'ERR_READ_ONLY'
 
 /**
  * The one error class of `json-file-repository`. The message names the key and the file;

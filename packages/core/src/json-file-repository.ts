@@ -66,6 +66,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     skipped: 0,
     deletes: 0,
     quarantined: 0,
+    tempFilesRemoved: 0,
   }
   #timer: NodeJS.Timeout | undefined
   /** The `prune()` calls under way (the timer's among them), which `close()` waits for. */
@@ -73,8 +74,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   #closed = false
 
   /**
-   * Opens (and creates, with `directoryMode`, if it is missing) a directory of JSON files.
-   * Never scans the directory: starting is constant time whatever it holds.
+   * Opens (and creates, with `directoryMode`, if it is missing and `readOnly` is not set) a
+   * directory of JSON files. Never scans the directory: starting is constant time whatever it
+   * holds.
    *
    * @param directory Path of the directory, relative to the working directory or absolute.
    * @throws {TypeError} When `directory` is not a non-empty string, or an option is invalid
@@ -97,7 +99,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       (key) => this.#queue.busy(key),
     )
     try {
-      makeDirectory(this.directory, this.#options.directoryMode)
+      if (!this.#options.readOnly) makeDirectory(this.directory, this.#options.directoryMode)
     } catch (error) {
       // mkdir says EEXIST when a file is in the way: say what is wrong.
       const isFile =
@@ -143,7 +145,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /**
    * The value of `key`, a fresh copy on every call, or `undefined` when it is missing,
-   * expired or corrupt (a corrupt file is moved aside and reported to the logger).
+   * expired or corrupt (a corrupt file is moved aside, unless `readOnly`, and reported to the
+   * logger).
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO` (any failure but a missing file), `ERR_CLOSED`.
    * @example const user = await users.get('42')
    */
@@ -186,14 +189,14 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * unchanged since this process last wrote or read them, and only moves the expiry when the
    * value is unchanged. Concurrent calls for one key are coalesced; the last call wins.
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`; `ERR_INVALID_VALUE` when JSON cannot
-   * represent `value` (nothing is written); `ERR_IO`; `ERR_CLOSED`.
+   * represent `value` (nothing is written); `ERR_IO`; `ERR_CLOSED`; `ERR_READ_ONLY`.
    * @throws {TypeError} When `expiresAt` is not a valid time.
    * @example await sessions.set(id, session, { expiresAt: Date.now() + 86_400_000 })
    */
   set(key: string, value: T, options: SetOptions = {}): Promise<void> {
     let write: Write
     try {
-      this.#assertOpen()
+      this.#assertWritable()
       write = { expiresAt: toExpiry(options.expiresAt), json: serialize(key, value) }
     } catch (error) {
       return Promise.reject(error)
@@ -243,11 +246,12 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * @param expiresAt Milliseconds since the epoch, a `Date`, or `undefined` for never. A time
    *   that has passed deletes the entry.
    * @returns Whether the key existed.
-   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    * @throws {TypeError} When `expiresAt` is not a valid time.
    */
   async touch(key: string, expiresAt: number | Date | undefined): Promise<boolean> {
-    const file = this.#open(key)
+    this.#assertWritable()
+    const file = this.path(key)
     const expiry = toExpiry(expiresAt)
     if (isExpired(expiry)) return this.delete(key)
     return this.#queue.run(key, () => this.#files.touch(key, file, expiry))
@@ -256,10 +260,11 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   /**
    * Removes `key`.
    * @returns Whether a file was removed.
-   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    */
   async delete(key: string): Promise<boolean> {
-    const file = this.#open(key)
+    this.#assertWritable()
+    const file = this.path(key)
     // A set queued before this delete stays before it; one made after must queue after it.
     return this.#queue.run(key, () => this.#files.remove(key, file))
   }
@@ -295,9 +300,10 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   /**
    * Removes every entry. Foreign and quarantined files are left alone.
    * @returns How many entries were removed.
-   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    */
   async clear(): Promise<number> {
+    this.#assertWritable()
     let removed = 0
     // keys(), not every entry-like name: a directory or symlink there is not an entry to count.
     for await (const key of this.keys()) if (await this.delete(key)) removed++
@@ -306,13 +312,13 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /**
    * Removes the files of expired entries, deciding from `stat` alone (no file is opened),
-   * and temp files left by writers that crashed.
+   * and temp files left by writers that crashed (counted apart: `stats().tempFilesRemoved`).
    * @returns How many expired entries were removed.
-   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    */
   prune(): Promise<number> {
     try {
-      this.#assertOpen()
+      this.#assertWritable()
     } catch (error) {
       return Promise.reject(error)
     }
@@ -378,6 +384,16 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   #assertOpen(): void {
     if (this.#closed) {
       throw new JsonFileRepositoryError('ERR_CLOSED', `The repository ${this.directory} is closed`)
+    }
+  }
+
+  #assertWritable(): void {
+    this.#assertOpen()
+    if (this.#options.readOnly) {
+      throw new JsonFileRepositoryError(
+        'ERR_READ_ONLY',
+        `The repository ${this.directory} was opened read-only`,
+      )
     }
   }
 

@@ -77,6 +77,13 @@ export interface JsonFileRepositoryOptions {
    * @default a logger that emits a process warning
    */
   logger?: Logger
+  /**
+   * Never change the directory, for tools that inspect one: it is not created, an expired
+   * entry is a miss left in place, a corrupt file a miss left in place (and reported), and
+   * `set`, `touch`, `delete`, `clear` and `prune` reject with `ERR_READ_ONLY`.
+   * @default false
+   */
+  readOnly?: boolean
 }
 
 export interface NormalizedOptions {
@@ -87,6 +94,7 @@ export interface NormalizedOptions {
   pruneInterval: number
   touchAfter: number
   logger: Logger
+  readOnly: boolean
 }
 
 const warningLogger: Logger = {
@@ -121,6 +129,7 @@ const OPTION_NAMES = Object.keys({
   pruneInterval: true,
   touchAfter: true,
   logger: true,
+  readOnly: true,
 } satisfies Record<keyof JsonFileRepositoryOptions, true>)
 
 const CACHE_OPTION_NAMES = Object.keys({
@@ -201,6 +210,7 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     pruneInterval: options.pruneInterval ?? 0,
     touchAfter: options.touchAfter ?? 0,
     logger: options.logger ?? warningLogger,
+    readOnly: options.readOnly ?? false,
   }
   const { cache: bounds, logger } = normalized
   if (bounds) {
@@ -224,6 +234,14 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     )
   }
   check(typeof normalized.fsync === 'boolean', 'fsync', 'a boolean', normalized.fsync)
+  check(typeof normalized.readOnly === 'boolean', 'readOnly', 'a boolean', normalized.readOnly)
+  // A timer that prunes is a writer.
+  check(
+    !normalized.readOnly || normalized.pruneInterval === 0,
+    'pruneInterval',
+    '0 with readOnly',
+    normalized.pruneInterval,
+  )
   check(isMode(normalized.fileMode), 'fileMode', 'a file mode such as 0o600', normalized.fileMode)
   check(
     isMode(normalized.directoryMode),

@@ -42,6 +42,8 @@ export interface RepositoryStats {
   deletes: number
   /** Corrupt or foreign files moved aside. */
   quarantined: number
+  /** Temp files left by writers that crashed, removed by `prune`. */
+  tempFilesRemoved: number
   /** Entries in the cache now. */
   cacheEntries: number
   /** Bytes counted in the cache now. */

@@ -250,6 +250,7 @@ export function describeRepository(
           skipped: 0,
           deletes: 0,
           quarantined: 0,
+          tempFilesRemoved: 0,
           cacheEntries: 0,
           cacheBytes: 0,
         })

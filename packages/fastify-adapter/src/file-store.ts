@@ -242,19 +242,11 @@ export class FileStore implements SessionStore {
   /** What @fastify/session gets for a stored entry (see #toRecord for what is stored). */
   #toSession(sessionId: string, entry: RepositoryEntry<SessionRecord> | undefined): Session | null {
     if (entry === undefined) return null
-    const record = entry.value as unknown
-    if (!isObject(record)) {
+    const session = recordToSession(entry)
+    if (!session) {
       this.#warn(`The file of session ${JSON.stringify(sessionId)} holds no session object`)
-      return null
     }
-    for (const key of UNSAFE_KEYS) delete record[key]
-    // The expiry on the file is the one that counts: after a skipped or lost touch it can lag
-    // the cookie's, and @fastify/session must judge the session by what is stored.
-    const cookie = record.cookie
-    if (isObject(cookie) && !('expires' in cookie) && entry.expiresAt !== undefined) {
-      cookie.expires = new Date(entry.expiresAt).toISOString()
-    }
-    return record as unknown as Session
+    return session
   }
 
   async #destroy(sessionId: string): Promise<void> {
@@ -308,6 +300,26 @@ export class FileStore implements SessionStore {
     if (this.#logger) this.#logger.warn(details, message)
     else process.emitWarning(message, 'FileStore')
   }
+}
+
+/**
+ * The session a stored entry stands for, as `FileStore.get` gives it to @fastify/session and
+ * as any other store keeps it: the file's expiry back in `cookie.expires`. `null` when the
+ * entry holds no session object. Changes and returns `entry.value`.
+ */
+export function recordToSession(
+  entry: Pick<RepositoryEntry<unknown>, 'value' | 'expiresAt'>,
+): Session | null {
+  const record = entry.value
+  if (!isObject(record)) return null
+  for (const key of UNSAFE_KEYS) delete record[key]
+  // The expiry on the file is the one that counts: after a skipped or lost touch it can lag
+  // the cookie's, and @fastify/session must judge the session by what is stored.
+  const cookie = record.cookie
+  if (isObject(cookie) && !('expires' in cookie) && entry.expiresAt !== undefined) {
+    cookie.expires = new Date(entry.expiresAt).toISOString()
+  }
+  return record as unknown as Session
 }
 
 /** The promise `start` returns, or a rejected one when it throws. */
