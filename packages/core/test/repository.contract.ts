@@ -460,10 +460,15 @@ export function describeRepository(
 
       test('get() returns undefined for an expired key, cached or read cold', async () => {
         const repository = open()
-        await repository.set('warm', 'v', { expiresAt: soon() })
-        await repository.set('cold', 'v', { expiresAt: new Date(soon()) })
+        const later = Date.now() + 3_600_000
+        await repository.set('warm', 'v', { expiresAt: later })
+        await repository.set('cold', 'v', { expiresAt: new Date(later) })
         await expect(repository.get('warm')).resolves.toBe('v')
-        await sleep(SOON + 20)
+        // Expired since: a time already past, not a sleep that races a loaded machine.
+        const past = expiryToMtime(Date.now() - 1000)
+        for (const key of ['warm', 'cold']) {
+          fs.utimesSync(path.join(directory, `${key}.json`), past, past)
+        }
         await expect(repository.get('warm')).resolves.toBeUndefined()
         await expect(open().get('cold')).resolves.toBeUndefined()
         expect(listNames(directory)).toEqual([])
