@@ -171,8 +171,12 @@ async function main(): Promise<void> {
       for (const [kind, floor] of [
         ['file-store', 'floor-fsync'],
         ['file-store-nofsync', 'floor'],
+        // What a directory fsync per write costs without group commit, beside FileStore's.
+        ['floor-dirsync', 'floor-fsync'],
       ] as const) {
-        if (!available.includes(kind) || !available.includes(floor)) continue
+        const runs =
+          available.includes(kind) || (kind === 'floor-dirsync' && available.includes(floor))
+        if (!runs || !available.includes(floor)) continue
         const pair = await pairCase(
           spec(kind, 'pair'),
           spec(floor, 'pair'),

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
 import path from 'node:path'
 import { isStaleTemp, makeDirectory } from './directory'
+import { DirectorySync } from './directory-sync'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
@@ -46,6 +47,8 @@ export class EntryFiles {
   /** The umask narrows the mode given to open(); only then is an explicit chmod needed. */
   readonly #chmod: boolean
   #warnedClampedTimes = false
+  /** With `fsync`: flushes the directory after a rename or an unlink, shared between calls. */
+  readonly #directorySync: DirectorySync | undefined
 
   constructor(
     directory: string,
@@ -61,6 +64,7 @@ export class EntryFiles {
     this.#counters = counters
     this.#busy = busy
     this.#chmod = (options.fileMode & process.umask()) !== 0
+    if (options.fsync) this.#directorySync = new DirectorySync(directory)
   }
 
   /** The path of the file named `name` in the directory. */
@@ -102,8 +106,18 @@ export class EntryFiles {
     return toEntry(key, value, snapshot)
   }
 
-  /** Writes `json` to the file of `key` atomically, with its expiry on it before the rename. */
-  async write(key: string, file: string, json: string, expiresAt: number | undefined) {
+  /**
+   * Writes `json` to the file of `key` atomically, with its expiry on it before the rename.
+   * With `update`, only if the file exists (see `replaceOnly` of `writeFileAtomic`).
+   * @returns Whether it wrote: `false` only when `update` found no file.
+   */
+  async write(
+    key: string,
+    file: string,
+    json: string,
+    expiresAt: number | undefined,
+    update = false,
+  ): Promise<boolean> {
     // Until the write is done the cache must not answer for this key.
     this.#cache.delete(key)
     const name = path.basename(file)
@@ -112,18 +126,21 @@ export class EntryFiles {
       chmod: this.#chmod,
       mtime: expiryToMtime(expiresAt),
       fsync: this.#options.fsync,
+      replaceOnly: update,
     }
     for (let attempt = 1; ; attempt++) {
       const temp = this.#prefix + tempFileName(name, this.#nextTempId())
       this.#writing.add(temp)
       try {
         const stats = await writeFileAtomic(file, temp, json, options)
+        if (stats === undefined) return false
         this.#counters.writes++
         const stored = mtimeToExpiry(stats.mtimeMs)
         if (expiresAt !== undefined && stored !== expiresAt) this.#warnClampedTimes(file)
         // The expiry the file holds: it differs from `expiresAt` only where times are clamped.
         this.#cache.set(key, { json, signature: signature(stats), expiresAt: stored })
-        return
+        await this.#directorySync?.sync()
+        return true
       } catch (error) {
         const code = errorCode(error)
         if (attempt > 1 || (code !== 'ENOENT' && code !== 'EISDIR')) {
@@ -202,6 +219,11 @@ export class EntryFiles {
       return true
     }
     this.#counters.deletes++
+    try {
+      await this.#directorySync?.sync()
+    } catch (error) {
+      throw ioError('delete', key, file, error)
+    }
     return true
   }
 

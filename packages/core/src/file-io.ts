@@ -92,11 +92,15 @@ export interface AtomicWriteOptions {
   mtime: number
   /** Whether to flush the data to disk before the rename. */
   fsync: boolean
+  /** Only replace a file that exists: when `file` is missing, write nothing. */
+  replaceOnly?: boolean
 }
 
 /**
  * Writes `data` to `temp`, then renames it over `file`: readers see the old or the new whole
- * file, never a part. Resolves to the stats of the new file as it is after the rename.
+ * file, never a part. Resolves to the stats of the new file as it is after the rename, or to
+ * `undefined` when `replaceOnly` found no file to replace (checked last before the rename: a
+ * file removed between that check and the rename is made again).
  *
  * This is write-file-atomic's recipe (a uniquely named temp file in the same directory, fsync,
  * rename, clean-up in `finally`) written out rather than called, for two guarantees that
@@ -110,13 +114,14 @@ export function writeFileAtomic(
   temp: string,
   data: string,
   options: AtomicWriteOptions,
-): Promise<fs.Stats> {
+): Promise<fs.Stats | undefined> {
   // Plain callbacks, as in readRegularFile: seven file operations make the path of every write.
   return new Promise((resolve, reject) => {
     // 'wx': O_EXCL, so a file or symlink already at `temp` is never written through.
     fs.open(temp, 'wx', options.mode, (error, fd) => {
       if (error) return reject(error)
       let renamed = false
+      let missing = false
       let stats: fs.Stats
       series(
         [
@@ -124,8 +129,16 @@ export function writeFileAtomic(
           (done) => (options.chmod ? fs.fchmod(fd, options.mode, done) : done(null)),
           (done) => fs.futimes(fd, options.mtime, options.mtime, done),
           (done) => (options.fsync ? fs.fsync(fd, done) : done(null)),
-          (done) => fs.rename(temp, file, done),
           (done) => {
+            if (!options.replaceOnly) return done(null)
+            fs.lstat(file, (error) => {
+              missing = error?.code === 'ENOENT'
+              done(missing ? null : error)
+            })
+          },
+          (done) => (missing ? done(null) : fs.rename(temp, file, done)),
+          (done) => {
+            if (missing) return done(null)
             renamed = true
             // Stats of our inode taken after the rename (which moves its ctime): if another
             // process replaces the file after us, its inode differs and caches see the change.
@@ -139,7 +152,7 @@ export function writeFileAtomic(
           fs.close(fd, () => {
             if (renamed && !error) resolve(stats)
             else if (renamed) reject(error)
-            else fs.unlink(temp, () => reject(error))
+            else fs.unlink(temp, () => (error ? reject(error) : resolve(undefined)))
           })
         },
       )

@@ -26,7 +26,7 @@ import type { Counters, EntryInfo, RepositoryEntry, RepositoryStats, SetOptions 
 import { WriteQueue } from './write-queue'
 
 /** What `set` returns when it has nothing to do. */
-const DONE = Promise.resolve()
+const DONE = Promise.resolve(true)
 /** How many files `prune()` stats or removes at once. */
 const PRUNE_CONCURRENCY = 32
 
@@ -34,6 +34,8 @@ const PRUNE_CONCURRENCY = 32
 interface Write {
   json: string
   expiresAt: number | undefined
+  /** Only if the file exists: see `SetOptions.update`. */
+  update: boolean
 }
 
 /**
@@ -56,7 +58,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   readonly directory: string
   readonly #options: NormalizedOptions
   readonly #cache: SnapshotCache
-  readonly #queue = new WriteQueue<Write>()
+  readonly #queue = new WriteQueue<Write, boolean>()
   readonly #files: EntryFiles
   readonly #counters: Counters = {
     hits: 0,
@@ -188,16 +190,22 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * Stores `value` under `key`, atomically. Does no I/O when the value and the expiry are
    * unchanged since this process last wrote or read them, and only moves the expiry when the
    * value is unchanged. Concurrent calls for one key are coalesced; the last call wins.
+   * With `fsync`, resolves once the file and the directory are flushed.
+   * @returns Whether the value is stored: `false` only when an `update` found no entry.
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`; `ERR_INVALID_VALUE` when JSON cannot
    * represent `value` (nothing is written); `ERR_IO`; `ERR_CLOSED`; `ERR_READ_ONLY`.
    * @throws {TypeError} When `expiresAt` is not a valid time.
    * @example await sessions.set(id, session, { expiresAt: Date.now() + 86_400_000 })
    */
-  set(key: string, value: T, options: SetOptions = {}): Promise<void> {
+  set(key: string, value: T, options: SetOptions = {}): Promise<boolean> {
     let write: Write
     try {
       this.#assertWritable()
-      write = { expiresAt: toExpiry(options.expiresAt), json: serialize(key, value) }
+      write = {
+        expiresAt: toExpiry(options.expiresAt),
+        json: serialize(key, value),
+        update: options.update === true,
+      }
     } catch (error) {
       return Promise.reject(error)
     }
@@ -210,11 +218,11 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     return this.#set(key, write)
   }
 
-  async #set(key: string, write: Write): Promise<void> {
+  async #set(key: string, write: Write): Promise<boolean> {
     const file = this.path(key)
     if (isExpired(write.expiresAt)) {
       await this.delete(key)
-      return
+      return true
     }
     return this.#queue.set(key, write, (latest) => this.#commit(key, file, latest))
   }
@@ -229,16 +237,17 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   }
 
   /** Writes what a set asked for: nothing, a touch or the whole file, whichever is enough. */
-  async #commit(key: string, file: string, write: Write): Promise<void> {
+  async #commit(key: string, file: string, write: Write): Promise<boolean> {
     const cached = this.#cache.get(key)
     if (cached?.json === write.json) {
       if (this.#isStored(key, write)) {
         this.#counters.skipped++
-        return
+        return true
       }
-      if (await this.#files.touch(key, file, write.expiresAt, cached)) return
+      if (await this.#files.touch(key, file, write.expiresAt, cached)) return true
     }
-    await this.#files.write(key, file, write.json, write.expiresAt)
+    // With `update`, a file that the touch found gone is not made again here either.
+    return this.#files.write(key, file, write.json, write.expiresAt, write.update)
   }
 
   /**
@@ -258,7 +267,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   }
 
   /**
-   * Removes `key`.
+   * Removes `key`. With `fsync`, resolves once the directory is flushed.
    * @returns Whether a file was removed.
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    */

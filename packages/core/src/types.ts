@@ -9,6 +9,15 @@ export interface SetOptions {
    * @default never
    */
   expiresAt?: number | Date
+  /**
+   * Update only: when the entry has no file (another process, or this one, deleted it since),
+   * write nothing and resolve `false`, rather than create it again. For a caller that knows the
+   * key was stored and must not bring it back after a `delete`, such as a session store saving
+   * a session after a logout. The file is checked last before the rename: a delete between that
+   * check and the rename (one file operation) is still undone.
+   * @default false
+   */
+  update?: boolean
 }
 
 /** An entry with what is known of its file. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { inspect } from 'node:util'
 import type { SessionStore } from '@fastify/session'
 import type { Session } from 'fastify'
@@ -86,6 +87,10 @@ const SHORT_TTL = 60_000
 
 /** Own keys that would replace the prototype of the Session `@fastify/session` copies into. */
 const UNSAFE_KEYS = ['__proto__', 'constructor', 'prototype']
+/** How many session ids a store remembers having loaded or destroyed (see `#known`). */
+const KNOWN_SESSIONS = 100_000
+/** A session used more recently than this may still have a request in flight. */
+const IN_FLIGHT = 60_000
 
 /**
  * A session store for `@fastify/session` that keeps each session in a JSON file:
@@ -103,6 +108,18 @@ export class FileStore implements SessionStore {
   readonly repository: JsonFileRepository<SessionRecord>
   readonly #ttl: number
   readonly #logger: Logger | undefined
+  /**
+   * The ids this process loaded (`get` found them) or destroyed, with when, oldest first (a
+   * Map in insertion order as an LRU). @fastify/session never reuses an id once destroyed, and
+   * a session it did not get from `get` is new (its id reaches no one before the response): so
+   * a save for an id in here updates a file that exists, and if the file is gone the session was
+   * destroyed, by this process or another, and the save comes from a request that was in flight
+   * then: it must not bring the session back. A save for an id not in here creates the file.
+   * This memory is not the repository's cache, whose evictions follow bytes; forgetting an id
+   * that may still be in flight is reported.
+   */
+  readonly #known = new Map<string, number>()
+  #warnedForgotten = false
 
   /**
    * Opens (and creates when missing) the directory of the session files. A `ttl` under a minute
@@ -151,7 +168,9 @@ export class FileStore implements SessionStore {
 
   /**
    * Saves a session. Writes the file only when the session changed; when only its expiry
-   * moved, moves the file's expiry (see `touchAfter`).
+   * moved, moves the file's expiry (see `touchAfter`). A session this store loaded or
+   * destroyed whose file is gone was destroyed: its save writes nothing (logged at debug, by
+   * fingerprint), so a request in flight during a logout cannot bring the session back.
    * Calls back with a `JsonFileRepositoryError`: `ERR_INVALID_KEY` for an id that cannot name
    * a file, `ERR_INVALID_VALUE` for a session JSON cannot hold, `ERR_IO`; with a `TypeError`
    * when `session` is not an object.
@@ -159,7 +178,13 @@ export class FileStore implements SessionStore {
   set(sessionId: string, session: Session, callback: Callback): void {
     const saved = attempt(() => {
       const { record, expiresAt } = this.#toRecord(session)
-      return this.repository.set(sessionId, record, { expiresAt })
+      const update = this.#known.has(sessionId)
+      return this.repository.set(sessionId, record, { expiresAt, update })
+    }).then((stored) => {
+      if (!stored) {
+        const fingerprint = sessionFingerprint(sessionId)
+        this.#logger?.debug?.({ session: fingerprint }, 'save of a destroyed session dropped')
+      }
     })
     settle(saved, callback)
   }
@@ -177,6 +202,7 @@ export class FileStore implements SessionStore {
    * Calls back with a `JsonFileRepositoryError` `ERR_IO` when the file cannot be removed.
    */
   destroy(sessionId: string, callback: Callback): void {
+    this.#remember(sessionId)
     settle(this.#destroy(sessionId), callback)
   }
 
@@ -229,7 +255,10 @@ export class FileStore implements SessionStore {
 
   #get(sessionId: string): Promise<Session | null> {
     return this.repository.getEntry(sessionId).then(
-      (entry) => this.#toSession(sessionId, entry),
+      (entry) => {
+        if (entry) this.#remember(sessionId)
+        return this.#toSession(sessionId, entry)
+      },
       (error) => {
         // A cookie holding an id we could never have issued is a stranger's, not a fault.
         if (error instanceof JsonFileRepositoryError && error.code === 'ERR_INVALID_KEY')
@@ -296,6 +325,22 @@ export class FileStore implements SessionStore {
     }
   }
 
+  /** Notes that `sessionId` was loaded or destroyed now (see `#known`). */
+  #remember(sessionId: string): void {
+    const now = Date.now()
+    this.#known.delete(sessionId)
+    this.#known.set(sessionId, now)
+    if (this.#known.size <= KNOWN_SESSIONS) return
+    const [oldest, usedAt] = this.#known.entries().next().value as [string, number]
+    this.#known.delete(oldest)
+    if (now - usedAt < IN_FLIGHT && !this.#warnedForgotten) {
+      this.#warnedForgotten = true
+      this.#warn(
+        `More than ${KNOWN_SESSIONS} sessions were used within a minute: a save racing a logout may bring a session back`,
+      )
+    }
+  }
+
   #warn(message: string, details: object = {}): void {
     if (this.#logger) this.#logger.warn(details, message)
     else process.emitWarning(message, 'FileStore')
@@ -320,6 +365,11 @@ export function recordToSession(
     cookie.expires = new Date(entry.expiresAt).toISOString()
   }
   return record as unknown as Session
+}
+
+/** A session's name in logs: the id is a bearer credential, never shown. */
+function sessionFingerprint(sessionId: string): string {
+  return createHash('sha256').update(sessionId).digest('hex').slice(0, 12)
 }
 
 /** The promise `start` returns, or a rejected one when it throws. */

@@ -14,6 +14,34 @@ declare module 'fastify' {
 
 export const SECRET = 'a secret with at least thirty-two characters'
 
+/** Holds the requests to `/hold` until {@link Gate.release}: a test decides when they save. */
+export class Gate {
+  waiting = 0
+  #open: () => void = () => {}
+  #opened = this.#next()
+
+  wait(): Promise<void> {
+    this.waiting++
+    return this.#opened
+  }
+
+  release(): void {
+    const open = this.#open
+    this.waiting = 0
+    this.#opened = this.#next()
+    open()
+  }
+
+  #next(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#open = resolve
+    })
+  }
+}
+
+/** The gate of the `/hold` route of the apps {@link buildApp} makes. */
+export const gate = new Gate()
+
 /** A real Fastify app with @fastify/cookie and @fastify/session on `store`. */
 export async function buildApp(
   store: SessionStore,
@@ -46,6 +74,12 @@ export async function buildApp(
   })
   app.get('/logout', async (request) => {
     await request.session.destroy()
+    return { ok: true }
+  })
+  // A request in flight: its session is loaded, it waits for the gate, then adds a view if asked.
+  app.get<{ Querystring: { change?: string } }>('/hold', async (request) => {
+    await gate.wait()
+    if (request.query.change) request.session.views = (request.session.views ?? 0) + 1
     return { ok: true }
   })
   app.get('/regenerate', async (request) => {
