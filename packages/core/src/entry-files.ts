@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
 import path from 'node:path'
 import { isStaleTemp, makeDirectory } from './directory'
+import { trustedOwners } from './directory-checks'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
@@ -16,6 +17,7 @@ import {
   lstat,
   open,
   READ_FLAGS,
+  type ReadLimits,
   readRegularFile,
   rename,
   type Signature,
@@ -45,6 +47,8 @@ export class EntryFiles {
   #tempCounter = 0
   /** The umask narrows the mode given to open(); only then is an explicit chmod needed. */
   readonly #chmod: boolean
+  /** What a read refuses: too large a file, or another user's (unless the directory is shared). */
+  readonly #limits: ReadLimits
   #warnedClampedTimes = false
 
   constructor(
@@ -61,6 +65,10 @@ export class EntryFiles {
     this.#counters = counters
     this.#busy = busy
     this.#chmod = (options.fileMode & process.umask()) !== 0
+    this.#limits = {
+      maxSize: options.maxFileSize,
+      owners: options.allowSharedDirectory ? undefined : trustedOwners(),
+    }
   }
 
   /** The path of the file named `name` in the directory. */
@@ -72,7 +80,7 @@ export class EntryFiles {
   async load<T>(key: string, file: string): Promise<RepositoryEntry<T> | undefined> {
     let result: Awaited<ReturnType<typeof readRegularFile>>
     try {
-      result = await readRegularFile(file)
+      result = await readRegularFile(file, this.#limits)
     } catch (error) {
       throw ioError('read', key, file, error)
     }
@@ -292,7 +300,8 @@ export class EntryFiles {
     this.#counters.quarantined++
     const error = new JsonFileRepositoryError(
       'ERR_CORRUPT_FILE',
-      `The file of key ${showKey(key)} (${file}) is ${what}; it was moved to ${aside}`,
+      // No path in the message: it may reach a response. The record has them.
+      `The file of key ${showKey(key)} is ${what}; it was moved aside (${aside.slice(file.length)})`,
       { key, file },
     )
     this.#options.logger.warn({ err: error, key, file, movedTo: aside }, error.message)

@@ -6,9 +6,10 @@
  * - snapshot-cache.ts: the validated cache;  entry-files.ts: the I/O on one entry's file;
  * - directory.ts: creating and walking the directory;  format.ts: value <-> file text.
  */
-import type fs from 'node:fs'
+import fs from 'node:fs'
 import path from 'node:path'
 import { makeDirectory, readEntryStats, visitNames } from './directory'
+import { checkDirectory, trustedOwners } from './directory-checks'
 import { EntryFiles, toEntry } from './entry-files'
 import { ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
@@ -69,18 +70,23 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /**
    * Opens (and creates, with `directoryMode`, if it is missing) a directory of JSON files.
-   * Never scans the directory: starting is constant time whatever it holds.
+   * Never scans the directory: starting is constant time whatever it holds. A symlink is
+   * followed: `directory` is then the real path, which is checked and used from then on.
+   * Unless `allowSharedDirectory`, refuses a directory that another user could write (see
+   * {@link JsonFileRepositoryOptions.allowSharedDirectory}).
    *
    * @param directory Path of the directory, relative to the working directory or absolute.
    * @throws {TypeError} When `directory` is not a non-empty string or an option is invalid.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created;
+   * `ERR_UNSAFE_DIRECTORY` when it, or a parent, is not owned by this process's user or root,
+   * or is writable by group or others without the sticky bit.
    */
   constructor(directory: string, options: JsonFileRepositoryOptions = {}) {
     if (typeof directory !== 'string' || directory === '') {
       throw new TypeError(`\`directory\` must be a non-empty string, got ${String(directory)}`)
     }
     this.#options = normalizeOptions(options)
-    this.directory = path.resolve(directory)
+    this.directory = openDirectory(path.resolve(directory), this.#options)
     this.#cache = new SnapshotCache(this.#options.cache)
     this.#files = new EntryFiles(
       this.directory,
@@ -89,15 +95,6 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       this.#counters,
       (key) => this.#queue.busy(key),
     )
-    try {
-      makeDirectory(this.directory, this.#options.directoryMode)
-    } catch (error) {
-      throw new JsonFileRepositoryError(
-        'ERR_IO',
-        `Cannot create the directory ${this.directory}: ${(error as Error).message}`,
-        { file: this.directory, cause: error },
-      )
-    }
     const { pruneInterval, logger } = this.#options
     if (pruneInterval > 0) {
       this.#timer = setInterval(() => {
@@ -173,7 +170,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * unchanged since this process last wrote or read them, and only moves the expiry when the
    * value is unchanged. Concurrent calls for one key are coalesced; the last call wins.
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`; `ERR_INVALID_VALUE` when JSON cannot
-   * represent `value` (nothing is written); `ERR_IO`; `ERR_CLOSED`.
+   * represent `value` or its JSON is larger than `maxFileSize` (nothing is written); `ERR_IO`;
+   * `ERR_CLOSED`.
    * @throws {TypeError} When `expiresAt` is not a valid time.
    * @example await sessions.set(id, session, { expiresAt: Date.now() + 86_400_000 })
    */
@@ -181,7 +179,10 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     let write: Write
     try {
       this.#assertOpen()
-      write = { expiresAt: toExpiry(options.expiresAt), json: serialize(key, value) }
+      write = {
+        expiresAt: toExpiry(options.expiresAt),
+        json: serialize(key, value, this.#options.maxFileSize),
+      }
     } catch (error) {
       return Promise.reject(error)
     }
@@ -364,7 +365,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   #assertOpen(): void {
     if (this.#closed) {
-      throw new JsonFileRepositoryError('ERR_CLOSED', `The repository ${this.directory} is closed`)
+      throw new JsonFileRepositoryError('ERR_CLOSED', 'The repository is closed', {
+        file: this.directory,
+      })
     }
   }
 
@@ -378,4 +381,26 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     this.#assertOpen()
     return this.path(key)
   }
+}
+
+/**
+ * Makes `directory` if it is missing, and checks it.
+ * @returns Its real path.
+ * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_UNSAFE_DIRECTORY`.
+ */
+function openDirectory(directory: string, options: NormalizedOptions): string {
+  let real: string
+  try {
+    makeDirectory(directory, options.directoryMode)
+    real = fs.realpathSync(directory)
+  } catch (error) {
+    throw new JsonFileRepositoryError(
+      'ERR_IO',
+      `Cannot create the directory ${directory}: ${(error as Error).message}`,
+      { file: directory, cause: error },
+    )
+  }
+  const owners = trustedOwners()
+  if (!options.allowSharedDirectory && owners !== undefined) checkDirectory(real, owners)
+  return real
 }

@@ -2,10 +2,13 @@ import type { SessionStore } from '@fastify/session'
 import type { Session } from 'fastify'
 import {
   type CacheOptions,
+  fingerprint,
   JsonFileRepository,
   JsonFileRepositoryError,
   type Logger,
   type RepositoryEntry,
+  redactError,
+  redactLogger,
 } from 'json-file-repository'
 
 /** Options of {@link FileStore}. */
@@ -34,7 +37,8 @@ export interface FileStoreOptions {
    */
   pruneInterval?: number
   /**
-   * Where corrupt session files are reported; `app.log` fits.
+   * Where corrupt session files are reported; `app.log` fits. A session is named there by a
+   * fingerprint of its id (`#` and 8 hex digits of its SHA-256), never by its id or its file.
    * @default process warnings
    */
   logger?: Logger
@@ -53,6 +57,19 @@ export interface FileStoreOptions {
   fileMode?: number
   /** @default 0o700 */
   directoryMode?: number
+  /**
+   * Largest session file read, and largest session (as JSON, in bytes) saved. A larger file is
+   * never read into memory: it is moved aside as corrupt and the session is a miss.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxFileSize?: number
+  /**
+   * Use a directory that other users can write, or that is not this process's user's, and read
+   * session files of any owner. Refused by default: another user who can write the directory
+   * can forge or end sessions. Only for a directory shared on purpose by trusted users.
+   * @default false
+   */
+  allowSharedDirectory?: boolean
 }
 
 type Callback = (error?: unknown) => void
@@ -78,12 +95,13 @@ export class FileStore implements SessionStore {
   /** The repository of the session files, for scripts and tools. */
   readonly repository: JsonFileRepository<SessionRecord>
   readonly #ttl: number
-  readonly #logger: Logger | undefined
+  readonly #logger: Logger
 
   /**
    * @param options The directory of the session files, or the options.
    * @throws {TypeError} When the directory or an option is invalid.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created;
+   * `ERR_UNSAFE_DIRECTORY` when another user could write it (see `allowSharedDirectory`).
    */
   constructor(options: string | FileStoreOptions) {
     const { directory, ttl, touchAfter, pruneInterval, ...passed } =
@@ -92,11 +110,14 @@ export class FileStore implements SessionStore {
     if (!Number.isSafeInteger(this.#ttl) || this.#ttl <= 0) {
       throw new TypeError(`\`ttl\` must be a positive number of milliseconds, got ${String(ttl)}`)
     }
-    this.#logger = passed.logger
+    // Session ids are credentials: whatever the repository reports names them by fingerprint.
+    this.#logger = redactLogger(passed.logger ?? warningLogger)
     this.repository = new JsonFileRepository(directory, {
       ...passed,
+      logger: this.#logger,
       touchAfter: touchAfter ?? 60_000,
       pruneInterval: pruneInterval ?? 600_000,
+      maxFileSize: passed.maxFileSize ?? 1024 * 1024,
     })
   }
 
@@ -105,15 +126,20 @@ export class FileStore implements SessionStore {
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY` for an id that cannot name a file.
    */
   sessionFile(sessionId: string): string {
-    return this.repository.path(sessionId)
+    try {
+      return this.repository.path(sessionId)
+    } catch (error) {
+      throw redactError(error)
+    }
   }
 
   /**
    * Saves a session. Writes the file only when the session changed; when only its expiry
    * moved, moves the file's expiry (see `touchAfter`).
    * Calls back with a `JsonFileRepositoryError`: `ERR_INVALID_KEY` for an id that cannot name
-   * a file, `ERR_INVALID_VALUE` for a session JSON cannot hold, `ERR_IO`; with a `TypeError`
-   * when `session` is not an object.
+   * a file, `ERR_INVALID_VALUE` for a session JSON cannot hold or larger than `maxFileSize`,
+   * `ERR_IO`; with a `TypeError` when `session` is not an object. Like every error of the
+   * store, it names the session by a fingerprint, and holds neither its id nor a path.
    */
   set(sessionId: string, session: Session, callback: Callback): void {
     const saved = attempt(() => {
@@ -178,7 +204,7 @@ export class FileStore implements SessionStore {
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
    */
   prune(): Promise<number> {
-    return this.repository.prune()
+    return this.repository.prune().catch((error) => Promise.reject(redactError(error)))
   }
 
   /** Waits for the writes under way and stops the prune timer. */
@@ -203,7 +229,7 @@ export class FileStore implements SessionStore {
     if (entry === undefined) return null
     const record = entry.value as unknown
     if (!isObject(record)) {
-      this.#warn(`The file of session ${JSON.stringify(sessionId)} holds no session object`)
+      this.#logger.warn({}, `The file of session ${fingerprint(sessionId)} holds no session object`)
       return null
     }
     for (const key of UNSAFE_KEYS) delete record[key]
@@ -262,11 +288,11 @@ export class FileStore implements SessionStore {
       expiresAt: Date.now() + this.#ttl,
     }
   }
+}
 
-  #warn(message: string): void {
-    if (this.#logger) this.#logger.warn({}, message)
-    else process.emitWarning(message, 'FileStore')
-  }
+const warningLogger: Logger = {
+  warn: (_, message) => process.emitWarning(message ?? 'warning', 'FileStore'),
+  error: (_, message) => process.emitWarning(message ?? 'error', 'FileStore'),
 }
 
 /** The promise `start` returns, or a rejected one when it throws. */
@@ -278,9 +304,16 @@ function attempt<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Settles a node-style callback from a promise: once, asynchronously, outside any `try`. */
+/**
+ * Settles a node-style callback from a promise: once, asynchronously, outside any `try`. An
+ * error names its session by fingerprint: @fastify/session passes it on to Fastify, whose
+ * error handler logs it and puts its message in the 500 response.
+ */
 function settle<T>(promise: Promise<T>, callback: (error: unknown, value?: T) => void): void {
-  promise.then((value) => callback(null, value), callback)
+  promise.then(
+    (value) => callback(null, value),
+    (error) => callback(redactError(error)),
+  )
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
