@@ -1,2 +1,2 @@
-export { JsonFileRepositoryError, type Logger } from 'json-file-repository'
+export { fingerprint, JsonFileRepositoryError, type Logger } from 'json-file-repository'
 export { FileStore, type FileStoreOptions } from './file-store'
