@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
 import path from 'node:path'
 import { isStaleTemp, makeDirectory } from './directory'
+import { trustedOwners } from './directory-checks'
 import { DirectorySync } from './directory-sync'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
@@ -17,6 +18,7 @@ import {
   lstat,
   open,
   READ_FLAGS,
+  type ReadLimits,
   readRegularFile,
   rename,
   type Signature,
@@ -46,6 +48,8 @@ export class EntryFiles {
   #tempCounter = 0
   /** The umask narrows the mode given to open(); only then is an explicit chmod needed. */
   readonly #chmod: boolean
+  /** What a read refuses: too large a file, or another user's (unless the directory is shared). */
+  readonly #limits: ReadLimits
   #warnedClampedTimes = false
   /** With `fsync`: flushes the directory after a rename or an unlink, shared between calls. */
   readonly #directorySync: DirectorySync | undefined
@@ -65,6 +69,10 @@ export class EntryFiles {
     this.#busy = busy
     this.#chmod = (options.fileMode & process.umask()) !== 0
     if (options.fsync) this.#directorySync = new DirectorySync(directory)
+    this.#limits = {
+      maxSize: options.maxFileSize,
+      owners: options.allowSharedDirectory ? undefined : trustedOwners(),
+    }
   }
 
   /** The path of the file named `name` in the directory. */
@@ -76,7 +84,7 @@ export class EntryFiles {
   async load<T>(key: string, file: string): Promise<RepositoryEntry<T> | undefined> {
     let result: Awaited<ReturnType<typeof readRegularFile>>
     try {
-      result = await readRegularFile(file)
+      result = await readRegularFile(file, this.#limits)
     } catch (error) {
       throw ioError('read', key, file, error)
     }
@@ -324,7 +332,8 @@ export class EntryFiles {
     }
     const error = new JsonFileRepositoryError(
       'ERR_CORRUPT_FILE',
-      `The file of key ${showKey(key)} (${file}) is ${what}; ${aside ? `it was moved to ${aside}` : 'it was left in place (read-only)'}`,
+      // No path in the message: it may reach a response. The record has them.
+      `The file of key ${showKey(key)} is ${what}; ${aside ? `it was moved aside (${aside.slice(file.length)})` : 'it was left in place (read-only)'}`,
       { key, file },
     )
     this.#options.logger.warn({ err: error, key, file, movedTo: aside }, error.message)

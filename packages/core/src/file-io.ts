@@ -38,14 +38,26 @@ export interface NotAFile {
 // O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer.
 export const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK
 
+/** What a read accepts: a file larger than `maxSize` or with an owner not in `owners` is refused. */
+export interface ReadLimits {
+  /** Most bytes read: a larger file is never read into memory. */
+  maxSize: number
+  /** The uids whose files may be read; `undefined` for any. */
+  owners: ReadonlySet<number> | undefined
+}
+
 /**
  * Reads a whole regular file without following a symlink. Resolves to `undefined` when it is
- * missing, to `{ notAFile }` when it is a symlink, directory, FIFO or other special file.
+ * missing, to `{ notAFile }` when it is a symlink, directory, FIFO or other special file, is
+ * larger than `limits.maxSize` or owned by another user. The size and the owner come from the
+ * `fstat` of the opened file, before anything is allocated; at most the size seen then is read,
+ * so a file that grows meanwhile reads truncated (and fails to parse).
  * Written with plain callbacks: this is the path of every cold read, and a chain of promises
  * costs it about a third of its speed.
  */
 export function readRegularFile(
   file: string,
+  limits: ReadLimits,
 ): Promise<{ text: string; stats: fs.Stats } | NotAFile | undefined> {
   return new Promise((resolve, reject) => {
     fs.open(file, READ_FLAGS, (error, fd) => {
@@ -65,9 +77,8 @@ export function readRegularFile(
       }
       fs.fstat(fd, (error, stats) => {
         if (error) return finish(undefined, error)
-        if (!stats.isFile()) {
-          return finish({ notAFile: stats.isDirectory() ? 'a directory' : 'a special file' })
-        }
+        const refused = refusal(stats, limits)
+        if (refused !== undefined) return finish({ notAFile: refused })
         const buffer = Buffer.allocUnsafe(stats.size)
         const readFrom = (offset: number) => {
           if (offset === buffer.length) return finish({ text: buffer.toString('utf8'), stats })
@@ -81,6 +92,16 @@ export function readRegularFile(
       })
     })
   })
+}
+
+/** Why a file with these stats is not read, or `undefined` when it may be. */
+function refusal(stats: fs.Stats, { maxSize, owners }: ReadLimits): string | undefined {
+  if (!stats.isFile()) return stats.isDirectory() ? 'a directory' : 'a special file'
+  if (stats.size > maxSize) return `larger than maxFileSize (${stats.size} > ${maxSize} bytes)`
+  if (owners !== undefined && !owners.has(stats.uid)) {
+    return `owned by another user (uid ${stats.uid})`
+  }
+  return undefined
 }
 
 export interface AtomicWriteOptions {

@@ -9,4 +9,5 @@ export {
   type JsonFileRepositoryOptions,
   type Logger,
 } from './options'
+export { fingerprint, redactError, redactLogger } from './redaction'
 export type { EntryInfo, RepositoryEntry, RepositoryStats, SetOptions } from './types'

@@ -9,6 +9,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { makeDirectory, readEntryStats, visitNames } from './directory'
+import { checkDirectory, trustedOwners } from './directory-checks'
 import { EntryFiles, toEntry } from './entry-files'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
@@ -78,20 +79,23 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   /**
    * Opens (and creates, with `directoryMode`, if it is missing and `readOnly` is not set) a
    * directory of JSON files. Never scans the directory: starting is constant time whatever it
-   * holds.
+   * holds. A symlink is followed: `directory` is then the real path, which is checked and used
+   * from then on. Unless `allowSharedDirectory`, refuses a directory that another user could
+   * write (see {@link JsonFileRepositoryOptions.allowSharedDirectory}).
    *
    * @param directory Path of the directory, relative to the working directory or absolute.
    * @throws {TypeError} When `directory` is not a non-empty string, or an option is invalid
    *   or unknown (the message suggests the closest known name).
    * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created, or a file
-   *   is where it should be.
+   *   is where it should be; `ERR_UNSAFE_DIRECTORY` when it, or a parent, is not owned by this
+   *   process's user or root, or is writable by group or others without the sticky bit.
    */
   constructor(directory: string, options: JsonFileRepositoryOptions = {}) {
     if (typeof directory !== 'string' || directory === '') {
       throw new TypeError(`\`directory\` must be a non-empty string, got ${show(directory)}`)
     }
     this.#options = normalizeOptions(options)
-    this.directory = path.resolve(directory)
+    this.directory = openDirectory(path.resolve(directory), this.#options)
     this.#cache = new SnapshotCache(this.#options.cache)
     this.#files = new EntryFiles(
       this.directory,
@@ -100,21 +104,6 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       this.#counters,
       (key) => this.#queue.busy(key),
     )
-    try {
-      if (!this.#options.readOnly) makeDirectory(this.directory, this.#options.directoryMode)
-    } catch (error) {
-      // mkdir says EEXIST when a file is in the way: say what is wrong.
-      const isFile =
-        errorCode(error) === 'EEXIST' &&
-        fs.statSync(this.directory, { throwIfNoEntry: false })?.isDirectory() === false
-      throw new JsonFileRepositoryError(
-        'ERR_IO',
-        isFile
-          ? `${this.directory} is a file, not a directory`
-          : `Cannot create the directory ${this.directory}: ${(error as Error).message}`,
-        { file: this.directory, cause: error },
-      )
-    }
     const { pruneInterval, logger } = this.#options
     if (pruneInterval > 0) {
       this.#timer = setInterval(() => {
@@ -193,7 +182,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * With `fsync`, resolves once the file and the directory are flushed.
    * @returns Whether the value is stored: `false` only when an `update` found no entry.
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`; `ERR_INVALID_VALUE` when JSON cannot
-   * represent `value` (nothing is written); `ERR_IO`; `ERR_CLOSED`; `ERR_READ_ONLY`.
+   * represent `value` or its JSON is larger than `maxFileSize` (nothing is written); `ERR_IO`;
+   * `ERR_CLOSED`; `ERR_READ_ONLY`.
    * @throws {TypeError} When `expiresAt` is not a valid time.
    * @example await sessions.set(id, session, { expiresAt: Date.now() + 86_400_000 })
    */
@@ -203,7 +193,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       this.#assertWritable()
       write = {
         expiresAt: toExpiry(options.expiresAt),
-        json: serialize(key, value),
+        json: serialize(key, value, this.#options.maxFileSize),
         update: options.update === true,
       }
     } catch (error) {
@@ -392,7 +382,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   #assertOpen(): void {
     if (this.#closed) {
-      throw new JsonFileRepositoryError('ERR_CLOSED', `The repository ${this.directory} is closed`)
+      throw new JsonFileRepositoryError('ERR_CLOSED', 'The repository is closed', {
+        file: this.directory,
+      })
     }
   }
 
@@ -416,4 +408,31 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     this.#assertOpen()
     return this.path(key)
   }
+}
+
+/**
+ * Makes `directory` if it is missing, and checks it.
+ * @returns Its real path.
+ * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_UNSAFE_DIRECTORY`.
+ */
+function openDirectory(directory: string, options: NormalizedOptions): string {
+  let real: string
+  try {
+    if (!options.readOnly) makeDirectory(directory, options.directoryMode)
+    real = fs.realpathSync(directory)
+  } catch (error) {
+    // Read-only, a missing directory is an empty one: every read is a miss.
+    if (options.readOnly && errorCode(error) === 'ENOENT') return directory
+    const isFile = fs.statSync(directory, { throwIfNoEntry: false })?.isFile() === true
+    throw new JsonFileRepositoryError(
+      'ERR_IO',
+      isFile
+        ? `${directory} is a file, not a directory`
+        : `Cannot create the directory ${directory}: ${(error as Error).message}`,
+      { file: directory, cause: error },
+    )
+  }
+  const owners = trustedOwners()
+  if (!options.allowSharedDirectory && owners !== undefined) checkDirectory(real, owners)
+  return real
 }

@@ -15,8 +15,9 @@ export interface CacheOptions {
    */
   maxEntries?: number
   /**
-   * Most bytes kept, counted as the length of each entry's JSON plus 280 bytes of bookkeeping
-   * (about what an entry takes on the heap).
+   * Most bytes kept, counted as the heap bytes of each entry's JSON (one per character for
+   * Latin-1 text, two otherwise, as V8 stores strings) plus 280 bytes of bookkeeping (about what
+   * an entry takes on the heap).
    * @default 67_108_864 (64 MiB)
    */
   maxBytes?: number
@@ -84,6 +85,21 @@ export interface JsonFileRepositoryOptions {
    * @default false
    */
   readOnly?: boolean
+  /**
+   * Largest file read, and largest value (as JSON, in bytes) written. A larger file is never
+   * read into memory: a read of it is a miss and the file is moved aside as corrupt.
+   * @default 16_777_216 (16 MiB)
+   */
+  maxFileSize?: number
+  /**
+   * Use a directory that other users can write, or that is not this process's user's, and read
+   * files of any owner. By default the directory and each of its parents must be owned by this
+   * process's user or by root and not be writable by group or others (unless sticky), and files
+   * of other users are never read: another user who can write there could forge or remove
+   * entries. Only for a directory shared on purpose (by a group of trusted users).
+   * @default false
+   */
+  allowSharedDirectory?: boolean
 }
 
 export interface NormalizedOptions {
@@ -95,6 +111,8 @@ export interface NormalizedOptions {
   touchAfter: number
   logger: Logger
   readOnly: boolean
+  maxFileSize: number
+  allowSharedDirectory: boolean
 }
 
 const warningLogger: Logger = {
@@ -130,6 +148,8 @@ const OPTION_NAMES = Object.keys({
   touchAfter: true,
   logger: true,
   readOnly: true,
+  maxFileSize: true,
+  allowSharedDirectory: true,
 } satisfies Record<keyof JsonFileRepositoryOptions, true>)
 
 const CACHE_OPTION_NAMES = Object.keys({
@@ -211,6 +231,8 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     touchAfter: options.touchAfter ?? 0,
     logger: options.logger ?? warningLogger,
     readOnly: options.readOnly ?? false,
+    maxFileSize: options.maxFileSize ?? 16 * 1024 * 1024,
+    allowSharedDirectory: options.allowSharedDirectory ?? false,
   }
   const { cache: bounds, logger } = normalized
   if (bounds) {
@@ -260,6 +282,18 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     'touchAfter',
     'a number of milliseconds',
     normalized.touchAfter,
+  )
+  check(
+    isCount(normalized.maxFileSize) && normalized.maxFileSize > 0,
+    'maxFileSize',
+    'a positive number of bytes',
+    normalized.maxFileSize,
+  )
+  check(
+    typeof normalized.allowSharedDirectory === 'boolean',
+    'allowSharedDirectory',
+    'a boolean',
+    normalized.allowSharedDirectory,
   )
   check(
     typeof logger?.warn === 'function' && typeof logger.error === 'function',

@@ -50,7 +50,7 @@ describe('unknown options', () => {
     const error = thrown(() => new JsonFileRepository(directory, untyped({ secret: 'x' })))
     expect(error).toBeInstanceOf(TypeError)
     expect(error.message).toBe(
-      'Unknown option `secret`; the options are `cache`, `fsync`, `fileMode`, `directoryMode`, `pruneInterval`, `touchAfter`, `logger`, `readOnly`',
+      'Unknown option `secret`; the options are `cache`, `fsync`, `fileMode`, `directoryMode`, `pruneInterval`, `touchAfter`, `logger`, `readOnly`, `maxFileSize`, `allowSharedDirectory`',
     )
   })
 
@@ -131,12 +131,12 @@ describe('messages show the value given', () => {
 })
 
 describe('a file where the directory should be', () => {
-  test('is ERR_IO "is a file, not a directory", with the EEXIST as cause', () => {
+  test('is ERR_IO "is a file, not a directory", with the ENOTDIR as cause', () => {
     const file = path.join(directory, 'sessions')
     fs.writeFileSync(file, 'not a directory')
     const error = thrown(() => new JsonFileRepository(file))
     expect(error).toBeInstanceOf(JsonFileRepositoryError)
-    expect(error).toMatchObject({ code: 'ERR_IO', file, cause: { code: 'EEXIST' } })
+    expect(error).toMatchObject({ code: 'ERR_IO', file, cause: { code: 'ENOTDIR' } })
     expect(error.message).toBe(`${file} is a file, not a directory`)
   })
 

@@ -432,7 +432,8 @@ export function describeRepository(
       })
 
       test('the directory is made again, with its mode, when it is removed while running', async () => {
-        const repository = open({ directoryMode: 0o770 })
+        // A group-writable directory is refused unless shared on purpose.
+        const repository = open({ directoryMode: 0o770, allowSharedDirectory: true })
         await repository.set('a', 1)
         removeDirectory(directory)
         await expect(repository.get('a')).resolves.toBeUndefined()
@@ -628,7 +629,7 @@ export function describeRepository(
       ])(
         'fileMode %s and directoryMode %s are honoured, even where the umask would narrow them',
         async (_file, _directory, fileMode, directoryMode) => {
-          const repository = open({ fileMode, directoryMode })
+          const repository = open({ fileMode, directoryMode, allowSharedDirectory: true })
           await repository.set('k', 1, { expiresAt: future() })
           expect(modeOf(directory)).toBe(directoryMode)
           expect(modeOf(path.join(directory, 'k.json'))).toBe(fileMode)

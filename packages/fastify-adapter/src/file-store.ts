@@ -1,14 +1,16 @@
-import { createHash } from 'node:crypto'
 import { inspect } from 'node:util'
 import type { SessionStore } from '@fastify/session'
 import type { Session } from 'fastify'
 import {
   type CacheOptions,
   checkOptionNames,
+  fingerprint,
   JsonFileRepository,
   JsonFileRepositoryError,
   type Logger,
   type RepositoryEntry,
+  redactError,
+  redactLogger,
 } from 'json-file-repository'
 
 /**
@@ -42,7 +44,8 @@ export interface FileStoreOptions {
    */
   pruneInterval?: number
   /**
-   * Where corrupt session files are reported; `app.log` fits.
+   * Where corrupt session files are reported; `app.log` fits. A session is named there by a
+   * fingerprint of its id (`#` and 8 hex digits of its SHA-256), never by its id or its file.
    * @default process warnings
    */
   logger?: Logger
@@ -62,6 +65,19 @@ export interface FileStoreOptions {
   fileMode?: number
   /** @default 0o700 */
   directoryMode?: number
+  /**
+   * Largest session file read, and largest session (as JSON, in bytes) saved. A larger file is
+   * never read into memory: it is moved aside as corrupt and the session is a miss.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxFileSize?: number
+  /**
+   * Use a directory that other users can write, or that is not this process's user's, and read
+   * session files of any owner. Refused by default: another user who can write the directory
+   * can forge or end sessions. Only for a directory shared on purpose by trusted users.
+   * @default false
+   */
+  allowSharedDirectory?: boolean
 }
 
 type Callback = (error?: unknown) => void
@@ -80,6 +96,8 @@ const OPTION_NAMES = Object.keys({
   fsync: true,
   fileMode: true,
   directoryMode: true,
+  maxFileSize: true,
+  allowSharedDirectory: true,
 } satisfies Record<keyof FileStoreOptions, true>)
 
 /** A `ttl` below this is most likely a number of seconds. */
@@ -107,7 +125,7 @@ export class FileStore implements SessionStore {
   /** The repository of the session files, for scripts and tools. */
   readonly repository: JsonFileRepository<SessionRecord>
   readonly #ttl: number
-  readonly #logger: Logger | undefined
+  readonly #logger: Logger
   /**
    * The ids this process loaded (`get` found them) or destroyed, with when, oldest first (a
    * Map in insertion order as an LRU). @fastify/session never reuses an id once destroyed, and
@@ -129,7 +147,8 @@ export class FileStore implements SessionStore {
    * @throws {TypeError} When the directory or an option is invalid, or an option is unknown (the
    *   message suggests the closest known name: "did you mean `pruneInterval`?").
    * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created, or a file
-   *   is where it should be.
+   *   is where it should be; `ERR_UNSAFE_DIRECTORY` when another user could write it (see
+   *   `allowSharedDirectory`).
    */
   constructor(options: string | FileStoreOptions) {
     const given = typeof options === 'string' ? { directory: options } : (options ?? {})
@@ -144,11 +163,14 @@ export class FileStore implements SessionStore {
     if (!Number.isSafeInteger(this.#ttl) || this.#ttl <= 0) {
       throw new TypeError(`\`ttl\` must be a positive number of milliseconds, got ${show(ttl)}`)
     }
-    this.#logger = passed.logger
+    // Session ids are credentials: whatever the repository reports names them by fingerprint.
+    this.#logger = redactLogger(passed.logger ?? warningLogger)
     this.repository = new JsonFileRepository(directory, {
       ...passed,
+      logger: this.#logger,
       touchAfter: touchAfter ?? 60_000,
       pruneInterval: pruneInterval ?? 600_000,
+      maxFileSize: passed.maxFileSize ?? 1024 * 1024,
     })
     if (this.#ttl < SHORT_TTL) {
       this.#warn(
@@ -163,7 +185,11 @@ export class FileStore implements SessionStore {
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY` for an id that cannot name a file.
    */
   sessionFile(sessionId: string): string {
-    return this.repository.path(sessionId)
+    try {
+      return this.repository.path(sessionId)
+    } catch (error) {
+      throw redactError(error)
+    }
   }
 
   /**
@@ -172,8 +198,9 @@ export class FileStore implements SessionStore {
    * destroyed whose file is gone was destroyed: its save writes nothing (logged at debug, by
    * fingerprint), so a request in flight during a logout cannot bring the session back.
    * Calls back with a `JsonFileRepositoryError`: `ERR_INVALID_KEY` for an id that cannot name
-   * a file, `ERR_INVALID_VALUE` for a session JSON cannot hold, `ERR_IO`; with a `TypeError`
-   * when `session` is not an object.
+   * a file, `ERR_INVALID_VALUE` for a session JSON cannot hold or larger than `maxFileSize`,
+   * `ERR_IO`; with a `TypeError` when `session` is not an object. Like every error of the
+   * store, it names the session by a fingerprint, and holds neither its id nor a path.
    */
   set(sessionId: string, session: Session, callback: Callback): void {
     const saved = attempt(() => {
@@ -182,8 +209,10 @@ export class FileStore implements SessionStore {
       return this.repository.set(sessionId, record, { expiresAt, update })
     }).then((stored) => {
       if (!stored) {
-        const fingerprint = sessionFingerprint(sessionId)
-        this.#logger?.debug?.({ session: fingerprint }, 'save of a destroyed session dropped')
+        this.#logger.debug?.(
+          { session: fingerprint(sessionId) },
+          'save of a destroyed session dropped',
+        )
       }
     })
     settle(saved, callback)
@@ -245,7 +274,7 @@ export class FileStore implements SessionStore {
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
    */
   prune(): Promise<number> {
-    return this.repository.prune()
+    return this.repository.prune().catch((error) => Promise.reject(redactError(error)))
   }
 
   /** Waits for the writes under way and stops the prune timer. */
@@ -273,7 +302,7 @@ export class FileStore implements SessionStore {
     if (entry === undefined) return null
     const session = recordToSession(entry)
     if (!session) {
-      this.#warn(`The file of session ${JSON.stringify(sessionId)} holds no session object`)
+      this.#warn(`The file of session ${fingerprint(sessionId)} holds no session object`)
     }
     return session
   }
@@ -342,9 +371,13 @@ export class FileStore implements SessionStore {
   }
 
   #warn(message: string, details: object = {}): void {
-    if (this.#logger) this.#logger.warn(details, message)
-    else process.emitWarning(message, 'FileStore')
+    this.#logger.warn(details, message)
   }
+}
+
+const warningLogger: Logger = {
+  warn: (_, message) => process.emitWarning(message ?? 'warning', 'FileStore'),
+  error: (_, message) => process.emitWarning(message ?? 'error', 'FileStore'),
 }
 
 /**
@@ -367,11 +400,6 @@ export function recordToSession(
   return record as unknown as Session
 }
 
-/** A session's name in logs: the id is a bearer credential, never shown. */
-function sessionFingerprint(sessionId: string): string {
-  return createHash('sha256').update(sessionId).digest('hex').slice(0, 12)
-}
-
 /** The promise `start` returns, or a rejected one when it throws. */
 function attempt<T>(start: () => Promise<T>): Promise<T> {
   try {
@@ -381,9 +409,16 @@ function attempt<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Settles a node-style callback from a promise: once, asynchronously, outside any `try`. */
+/**
+ * Settles a node-style callback from a promise: once, asynchronously, outside any `try`. An
+ * error names its session by fingerprint: @fastify/session passes it on to Fastify, whose
+ * error handler logs it and puts its message in the 500 response.
+ */
 function settle<T>(promise: Promise<T>, callback: (error: unknown, value?: T) => void): void {
-  promise.then((value) => callback(null, value), callback)
+  promise.then(
+    (value) => callback(null, value),
+    (error) => callback(redactError(error)),
+  )
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

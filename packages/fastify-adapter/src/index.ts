@@ -1,3 +1,3 @@
-export { JsonFileRepositoryError, type Logger } from 'json-file-repository'
+export { fingerprint, JsonFileRepositoryError, type Logger } from 'json-file-repository'
 export { FileStore, type FileStoreOptions } from './file-store'
 export { exportToRedis, type RedisExportOptions } from './redis-export'

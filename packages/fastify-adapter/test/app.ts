@@ -3,7 +3,11 @@ import os from 'node:os'
 import path from 'node:path'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession, { type FastifySessionOptions, type SessionStore } from '@fastify/session'
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import Fastify, {
+  type FastifyHttpOptions,
+  type FastifyInstance,
+  type LightMyRequestResponse,
+} from 'fastify'
 
 declare module 'fastify' {
   interface Session {
@@ -46,8 +50,9 @@ export const gate = new Gate()
 export async function buildApp(
   store: SessionStore,
   options: Partial<FastifySessionOptions> = {},
+  fastifyOptions: FastifyHttpOptions<never> = {},
 ): Promise<FastifyInstance> {
-  const app = Fastify()
+  const app = Fastify(fastifyOptions) as unknown as FastifyInstance
   await app.register(fastifyCookie)
   await app.register(fastifySession, {
     secret: SECRET,
@@ -66,6 +71,11 @@ export async function buildApp(
   app.get('/me', async (request, reply) => {
     if (!request.session.user) return reply.code(401).send({ error: 'Not authenticated' })
     return { user: request.session.user, views: request.session.views ?? 0 }
+  })
+  // What app code may do with a session's user: copy it (a poisoned prototype would come along).
+  app.get('/is-admin', async (request) => {
+    const user = Object.assign({}, request.session.user) as { isAdmin?: boolean }
+    return { isAdmin: user.isAdmin === true }
   })
   app.get<{ Querystring: { role: string } }>('/roles', async (request, reply) => {
     if (!request.session.user) return reply.code(401).send({ error: 'Not authenticated' })
