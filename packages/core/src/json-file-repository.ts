@@ -423,10 +423,9 @@ function openDirectory(directory: string, options: NormalizedOptions): string {
   } catch (error) {
     // Read-only, a missing directory is an empty one: every read is a miss.
     if (options.readOnly && errorCode(error) === 'ENOENT') return directory
-    const isFile = fs.statSync(directory, { throwIfNoEntry: false })?.isFile() === true
     throw new JsonFileRepositoryError(
       'ERR_IO',
-      isFile
+      isFile(directory)
         ? `${directory} is a file, not a directory`
         : `Cannot create the directory ${directory}: ${(error as Error).message}`,
       { file: directory, cause: error },
@@ -435,4 +434,13 @@ function openDirectory(directory: string, options: NormalizedOptions): string {
   const owners = trustedOwners()
   if (!options.allowSharedDirectory && owners !== undefined) checkDirectory(real, owners)
   return real
+}
+
+/** Whether `file` is a regular file (not a directory, nor missing, nor under a file). */
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true
+  } catch {
+    return false
+  }
 }

@@ -246,7 +246,7 @@ describe('a file larger than maxFileSize is never read', () => {
       })
     await expect(run('rm', directory, '--where', 'user=ada')).resolves.toMatchObject({
       code: 0,
-      stdout: 'removed 1\n',
+      stdout: 'removed 1 entry\n',
     })
     fs.renameSync(path.join(directory, listNames(directory)[0] as string), repository.path('huge'))
     const got = await run('get', directory, 'huge')
@@ -284,11 +284,17 @@ describe('a path where no directory can be made', () => {
   test('a regular file on the way is ERR_IO (ENOTDIR), and nothing is made', () => {
     const parent = freshDirectory()
     fs.writeFileSync(path.join(parent, 'file'), '')
-    for (const directory of [path.join(parent, 'file'), path.join(parent, 'file', 'sub')]) {
-      expect(errorOpening(directory)).toEqual(
-        expect.objectContaining({ code: 'ERR_IO', message: expect.stringMatching(/ENOTDIR/) }),
-      )
-    }
+    const file = path.join(parent, 'file')
+    expect(errorOpening(file)).toEqual(
+      expect.objectContaining({
+        code: 'ERR_IO',
+        message: `${file} is a file, not a directory`,
+        cause: expect.objectContaining({ code: 'ENOTDIR' }),
+      }),
+    )
+    expect(errorOpening(path.join(file, 'sub'))).toEqual(
+      expect.objectContaining({ code: 'ERR_IO', message: expect.stringMatching(/ENOTDIR/) }),
+    )
     expect(listNames(parent)).toEqual(['file'])
   })
 })

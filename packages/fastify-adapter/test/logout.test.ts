@@ -80,7 +80,7 @@ describe('one process', () => {
       const logged = JSON.stringify(debug)
       for (const id of ids) expect(logged).not.toContain(id)
       expect(debug[0]).toEqual({
-        object: { session: expect.stringMatching(/^[0-9a-f]{12}$/) },
+        object: { session: expect.stringMatching(/^#[0-9a-f]{8}$/) },
         message: 'save of a destroyed session dropped',
       })
     },
