@@ -72,6 +72,7 @@ const STORE_ORDER: StoreKind[] = [
   'file-store',
   'file-store-nofsync',
   'floor-fsync',
+  'floor-dirsync',
   'floor',
   'memory',
   'sqlite',
@@ -399,7 +400,7 @@ function pairSection(r: BenchResults, line: (text?: string) => void) {
   line('## Writes, paired with the floor')
   line()
   line(
-    "Write rates swing most with the machine's background load, so creates and updates are also measured in one process for FileStore and its floor alternately (which goes first alternates too), a few rounds of fresh sessions each. The targets on writes use the geometric mean of these per-round ratios (an even number of rounds, so that going first or second evens out).",
+    "Write rates swing most with the machine's background load, so creates and updates are also measured in one process for FileStore and its floor alternately (which goes first alternates too), a few rounds of fresh sessions each. The targets on writes use the geometric mean of these per-round ratios (an even number of rounds, so that going first or second evens out). FileStore with `fsync` flushes the directory after each rename, with group commit (one directory fsync in flight covers every rename done before it started); the floors do not, but for the row of the floor with a directory fsync per write, each on its own: the cost of that flush without group commit.",
   )
   line()
   line('| store ÷ floor | create, per round | create, mean | update, per round | update, mean |')

@@ -123,9 +123,9 @@ async function main(): Promise<void> {
     }
     const sqlite = stores.includes('sqlite') && sqliteLoads()
     if (stores.includes('sqlite') && !sqlite) {
-      log('better-sqlite3 cannot be loaded (its native build failed at install): it is left out')
+      log('better-sqlite3 cannot be loaded (its native build failed): it is left out')
       results.notes.push(
-        'better-sqlite3 could not be loaded (its native build needs Node.js headers; on Debian: `npm_config_nodedir=/usr pnpm install`): it is left out of this run.',
+        'better-sqlite3 could not be loaded (its native build, run by `pnpm bench`, needs Node.js headers: installed beside node, as Debian does, or downloaded from nodejs.org): it is left out of this run.',
       )
     }
     const available = stores.filter(
@@ -171,8 +171,12 @@ async function main(): Promise<void> {
       for (const [kind, floor] of [
         ['file-store', 'floor-fsync'],
         ['file-store-nofsync', 'floor'],
+        // What a directory fsync per write costs without group commit, beside FileStore's.
+        ['floor-dirsync', 'floor-fsync'],
       ] as const) {
-        if (!available.includes(kind) || !available.includes(floor)) continue
+        const runs =
+          available.includes(kind) || (kind === 'floor-dirsync' && available.includes(floor))
+        if (!runs || !available.includes(floor)) continue
         const pair = await pairCase(
           spec(kind, 'pair'),
           spec(floor, 'pair'),

@@ -29,6 +29,7 @@ export type StoreKind =
   | 'file-store'
   | 'file-store-nofsync'
   | 'floor-fsync'
+  | 'floor-dirsync'
   | 'floor'
   | 'memory'
   | 'sqlite'
@@ -54,6 +55,11 @@ export const STORE_INFO: Record<StoreKind, StoreInfo> = {
   'file-store': { label: 'FileStore (defaults)', persistent: true, fsync: true },
   'file-store-nofsync': { label: 'FileStore fsync: false', persistent: true, fsync: false },
   'floor-fsync': { label: 'raw fs floor, fsync', persistent: true, fsync: true },
+  'floor-dirsync': {
+    label: 'raw fs floor, fsync + directory fsync per write',
+    persistent: true,
+    fsync: true,
+  },
   floor: { label: 'raw fs floor, no fsync', persistent: true, fsync: false },
   memory: { label: 'MemoryStore', persistent: false, fsync: false },
   sqlite: { label: 'better-sqlite3 (WAL)', persistent: true, fsync: false },
@@ -74,6 +80,8 @@ export async function openStore(spec: StoreSpec): Promise<BenchStore> {
     case 'floor-fsync':
     case 'floor':
       return new FloorStore(spec.directory, spec.kind === 'floor-fsync')
+    case 'floor-dirsync':
+      return new FloorStore(spec.directory, true, true)
     case 'memory':
       return memoryStore()
     case 'sqlite':
@@ -111,11 +119,14 @@ function fileStore(spec: StoreSpec): BenchStore {
 export class FloorStore implements BenchStore {
   readonly #directory: string
   readonly #fsync: boolean
+  /** Whether to fsync the directory after each rename, each write on its own (no group commit). */
+  readonly #syncDirectory: boolean
   #counter = 0
 
-  constructor(directory: string, fsync: boolean) {
+  constructor(directory: string, fsync: boolean, syncDirectory = false) {
     this.#directory = directory
     this.#fsync = fsync
+    this.#syncDirectory = syncDirectory
     fs.mkdirSync(directory, { recursive: true, mode: 0o700 })
   }
 
@@ -131,7 +142,19 @@ export class FloorStore implements BenchStore {
     const temp = path.join(this.#directory, `.${sessionId}.${process.pid}.${++this.#counter}.tmp`)
     const rename = (error?: unknown) => {
       if (error) callback(error)
-      else fs.rename(temp, file, (renameError) => callback(renameError ?? undefined))
+      else if (!this.#syncDirectory) {
+        fs.rename(temp, file, (renameError) => callback(renameError ?? undefined))
+      } else {
+        fs.rename(temp, file, (renameError) => {
+          if (renameError) return callback(renameError)
+          fs.open(this.#directory, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY, (e, fd) => {
+            if (e) return callback(e)
+            fs.fsync(fd, (syncError) =>
+              fs.close(fd, (closeError) => callback(syncError ?? closeError ?? undefined)),
+            )
+          })
+        })
+      }
     }
     if (!this.#fsync) {
       fs.writeFile(temp, json, { mode: 0o600 }, rename)

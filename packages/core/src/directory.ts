@@ -4,6 +4,7 @@
  * temp files or foreign is for `keys.ts` to say; what to do with each is the caller's.
  */
 import fs from 'node:fs'
+import path from 'node:path'
 import { errorCode, ioError } from './errors'
 import { lstat } from './file-io'
 import { fileNameToKey, keyToFileName, legacyFileNameToKey, tempFileWriter } from './keys'
@@ -14,14 +15,36 @@ const TEMP_MAX_AGE = 60 * 60 * 1000
 const TEMP_MIN_AGE = 1000
 
 /**
- * Creates `directory` with `mode` if it is missing: at start-up, and when it was removed while
- * running (rare enough for the synchronous calls).
- * @throws The `mkdir` or `chmod` error.
+ * Creates `directory` with `mode` if it is missing, and its missing parents: at start-up, and
+ * when it was removed while running (rare enough for the synchronous calls). One by one, not
+ * with `mkdirSync`'s `recursive`, which loops for ever where a parent cannot hold a directory
+ * (`/proc/x`, a stale mount): here that is the `mkdir` error.
+ * @throws The `stat`, `mkdir` or `chmod` error; `ENOTDIR` when a file is in the way.
  */
 export function makeDirectory(directory: string, mode: number): void {
-  const created = fs.mkdirSync(directory, { recursive: true, mode })
-  // As for files: only when the umask narrowed the mode is an explicit chmod needed.
-  if (created !== undefined && (mode & process.umask()) !== 0) fs.chmodSync(directory, mode)
+  const missing: string[] = []
+  let current = directory
+  let stats = fs.statSync(current, { throwIfNoEntry: false })
+  // The root always exists: this ends.
+  while (stats === undefined) {
+    missing.unshift(current)
+    current = path.dirname(current)
+    stats = fs.statSync(current, { throwIfNoEntry: false })
+  }
+  if (!stats.isDirectory()) {
+    throw Object.assign(new Error(`ENOTDIR: not a directory, ${current}`), { code: 'ENOTDIR' })
+  }
+  for (const each of missing) {
+    try {
+      fs.mkdirSync(each, { mode })
+    } catch (error) {
+      // Another process made it meanwhile: fine, and not ours to chmod.
+      if (errorCode(error) === 'EEXIST' && fs.statSync(each).isDirectory()) continue
+      throw error
+    }
+    // As for files: only when the umask narrowed the mode is an explicit chmod needed.
+    if ((mode & process.umask()) !== 0) fs.chmodSync(each, mode)
+  }
 }
 
 /**

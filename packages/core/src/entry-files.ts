@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
 import path from 'node:path'
 import { isStaleTemp, makeDirectory } from './directory'
+import { trustedOwners } from './directory-checks'
+import { DirectorySync } from './directory-sync'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
@@ -16,6 +18,7 @@ import {
   lstat,
   open,
   READ_FLAGS,
+  type ReadLimits,
   readRegularFile,
   rename,
   type Signature,
@@ -45,7 +48,11 @@ export class EntryFiles {
   #tempCounter = 0
   /** The umask narrows the mode given to open(); only then is an explicit chmod needed. */
   readonly #chmod: boolean
+  /** What a read refuses: too large a file, or another user's (unless the directory is shared). */
+  readonly #limits: ReadLimits
   #warnedClampedTimes = false
+  /** With `fsync`: flushes the directory after a rename or an unlink, shared between calls. */
+  readonly #directorySync: DirectorySync | undefined
 
   constructor(
     directory: string,
@@ -61,6 +68,11 @@ export class EntryFiles {
     this.#counters = counters
     this.#busy = busy
     this.#chmod = (options.fileMode & process.umask()) !== 0
+    if (options.fsync) this.#directorySync = new DirectorySync(directory)
+    this.#limits = {
+      maxSize: options.maxFileSize,
+      owners: options.allowSharedDirectory ? undefined : trustedOwners(),
+    }
   }
 
   /** The path of the file named `name` in the directory. */
@@ -77,12 +89,7 @@ export class EntryFiles {
     file: string,
     missing?: () => Promise<RepositoryEntry<T> | undefined>,
   ): Promise<RepositoryEntry<T> | undefined> {
-    let result: Awaited<ReturnType<typeof readRegularFile>>
-    try {
-      result = await readRegularFile(file)
-    } catch (error) {
-      throw ioError('read', key, file, error)
-    }
+    const result = await this.read(key, file)
     if (result === undefined) {
       this.#cache.delete(key)
       return missing?.()
@@ -110,16 +117,29 @@ export class EntryFiles {
   }
 
   /**
+   * Reads `file`, of `key`, within the limits of the options (see `readRegularFile`).
+   * @throws {JsonFileRepositoryError} `ERR_IO` for any failure but a missing file.
+   */
+  async read(key: string, file: string): ReturnType<typeof readRegularFile> {
+    try {
+      return await readRegularFile(file, this.#limits)
+    } catch (error) {
+      throw ioError('read', key, file, error)
+    }
+  }
+
+  /**
    * Writes `json` to the file of `key` atomically, with its expiry on it before the rename.
-   * With `exclusive`, only if the file does not exist yet.
-   * @returns Whether it wrote (`false` only with `exclusive`, when the file exists).
+   * With `only: 'existing'`, only if the file exists (see `replaceOnly` of `writeFileAtomic`);
+   * with `only: 'new'`, only if it does not (see `exclusive`).
+   * @returns Whether it wrote: `false` only when `only` found the file missing, or there.
    */
   async write(
     key: string,
     file: string,
     json: string,
     expiresAt: number | undefined,
-    exclusive = false,
+    only?: 'existing' | 'new',
   ): Promise<boolean> {
     // Until the write is done the cache must not answer for this key.
     this.#cache.delete(key)
@@ -129,22 +149,25 @@ export class EntryFiles {
       chmod: this.#chmod,
       mtime: expiryToMtime(expiresAt),
       fsync: this.#options.fsync,
-      exclusive,
+      replaceOnly: only === 'existing',
+      exclusive: only === 'new',
     }
     for (let attempt = 1; ; attempt++) {
       const temp = this.#prefix + tempFileName(name, this.#nextTempId())
       this.#writing.add(temp)
       try {
         const stats = await writeFileAtomic(file, temp, json, options)
+        if (stats === undefined) return false
         this.#counters.writes++
         const stored = mtimeToExpiry(stats.mtimeMs)
         if (expiresAt !== undefined && stored !== expiresAt) this.#warnClampedTimes(file)
         // The expiry the file holds: it differs from `expiresAt` only where times are clamped.
         this.#cache.set(key, { json, signature: signature(stats), expiresAt: stored })
+        await this.#directorySync?.sync()
         return true
       } catch (error) {
         const code = errorCode(error)
-        if (exclusive && code === 'EEXIST') return false
+        if (only === 'new' && code === 'EEXIST') return false
         if (attempt > 1 || (code !== 'ENOENT' && code !== 'EISDIR')) {
           throw ioError('write', key, file, error)
         }
@@ -221,14 +244,32 @@ export class EntryFiles {
       return true
     }
     this.#counters.deletes++
+    await this.syncDirectory('delete', key, file)
     return true
   }
 
   /**
+   * With `fsync`, flushes the directory, so that the renames and unlinks done before the call
+   * survive a power loss (see directory-sync.ts).
+   * @throws {JsonFileRepositoryError} `ERR_IO`, as a failure to `operation` the file of `key`.
+   */
+  async syncDirectory(operation: string, key: string, file: string): Promise<void> {
+    try {
+      await this.#directorySync?.sync()
+    } catch (error) {
+      throw ioError(operation, key, file, error)
+    }
+  }
+
+  /**
    * A read met an expired entry: it is a miss whether or not its file can be removed now (on a
-   * read-only filesystem it cannot; `prune()` reports that).
+   * read-only filesystem it cannot; `prune()` reports that). Left in place when `readOnly`.
    */
   async missExpired(key: string, file: string, seen: Signature): Promise<undefined> {
+    if (this.#options.readOnly) {
+      this.#cache.delete(key)
+      return undefined
+    }
     await this.#removeExpired(key, file, seen).catch((error) => {
       this.#options.logger.debug?.({ err: error, key, file }, 'cannot remove an expired entry')
     })
@@ -261,7 +302,10 @@ export class EntryFiles {
     const file = this.#prefix + name
     if (this.#writing.has(file)) return
     try {
-      if (isStaleTemp(name, now - (await lstat(file)).ctimeMs)) await unlink(file)
+      if (isStaleTemp(name, now - (await lstat(file)).ctimeMs)) {
+        await unlink(file)
+        this.#counters.tempFilesRemoved++
+      }
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
     }
@@ -296,22 +340,26 @@ export class EntryFiles {
     return true
   }
 
-  /** Moves a file that holds no valid entry aside, beside it, and reports it. */
+  /** Moves a file that holds no valid entry aside, beside it (unless `readOnly`), and reports it. */
   async quarantine(key: string, file: string, what: string, ino?: number): Promise<void> {
     this.#cache.delete(key)
-    const aside = this.#prefix + quarantineFileName(path.basename(file))
-    try {
-      // Not if another writer has replaced the bad file with a good one since we read it.
-      if (ino !== undefined && (await lstat(file)).ino !== ino) return
-      await rename(file, aside)
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return
-      throw ioError('move aside', key, file, error)
+    let aside: string | undefined
+    if (!this.#options.readOnly) {
+      aside = this.#prefix + quarantineFileName(path.basename(file))
+      try {
+        // Not if another writer has replaced the bad file with a good one since we read it.
+        if (ino !== undefined && (await lstat(file)).ino !== ino) return
+        await rename(file, aside)
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') return
+        throw ioError('move aside', key, file, error)
+      }
+      this.#counters.quarantined++
     }
-    this.#counters.quarantined++
     const error = new JsonFileRepositoryError(
       'ERR_CORRUPT_FILE',
-      `The file of key ${showKey(key)} (${file}) is ${what}; it was moved to ${aside}`,
+      // No path in the message: it may reach a response. The record has them.
+      `The file of key ${showKey(key)} is ${what}; ${aside ? `it was moved aside (${aside.slice(file.length)})` : 'it was left in place (read-only)'}`,
       { key, file },
     )
     this.#options.logger.warn({ err: error, key, file, movedTo: aside }, error.message)

@@ -3,8 +3,14 @@ export {
   type JsonFileRepositoryErrorCode,
 } from './errors'
 export { JsonFileRepository } from './json-file-repository'
-export type { CacheOptions, JsonFileRepositoryOptions, Logger } from './options'
-export { legacySessions, type SessionRecord, toSessionRecord } from './sessions'
+export {
+  type CacheOptions,
+  checkOptionNames,
+  type JsonFileRepositoryOptions,
+  type Logger,
+} from './options'
+export { fingerprint, redactError, redactLogger } from './redaction'
+export { legacySessions, recordToSession, type SessionRecord, toSessionRecord } from './sessions'
 export type {
   EntryInfo,
   LegacyFormat,

@@ -16,6 +16,8 @@ export interface Snapshot {
   signature: Signature
   /** The expiry the file holds, `undefined` for never. */
   expiresAt: number | undefined
+  /** When the file was last seen to hold this version (`Date.now()`), for `revalidateAfter`. */
+  checkedAt?: number
 }
 
 /**
@@ -24,16 +26,27 @@ export interface Snapshot {
  */
 const ENTRY_OVERHEAD = 280
 
+/** A character outside Latin-1: V8 then keeps the whole string two bytes per character. */
+const TWO_BYTE = /[\u0100-\uffff]/
+
+/** The bytes V8 keeps the characters of `text` in: one each for Latin-1 text, else two. */
+function heapBytes(text: string): number {
+  return TWO_BYTE.test(text) ? text.length * 2 : text.length
+}
+
 export class SnapshotCache {
   /** `undefined` when the cache is off: every method is then a cheap no-op or a miss. */
   readonly #lru: LRUCache<string, Snapshot> | undefined
+  /** How long a snapshot is served without a look at its file (see `revalidateAfter`). */
+  readonly #revalidateAfter: number
 
   constructor(bounds: Required<CacheOptions> | false) {
+    this.#revalidateAfter = bounds ? bounds.revalidateAfter : 0
     if (bounds) {
       this.#lru = new LRUCache({
         max: bounds.maxEntries,
         maxSize: bounds.maxBytes,
-        sizeCalculation: (snapshot) => snapshot.json.length + ENTRY_OVERHEAD,
+        sizeCalculation: (snapshot) => heapBytes(snapshot.json) + ENTRY_OVERHEAD,
       })
     }
   }
@@ -44,13 +57,17 @@ export class SnapshotCache {
   }
 
   /**
-   * The snapshot of `key` if its file is still that version; `null` when the file is gone (a
-   * miss without opening it); `undefined` when the file must be read.
+   * The snapshot of `key` if its file is still that version (or was, less than
+   * `revalidateAfter` ago); `null` when the file is gone (a miss without opening it);
+   * `undefined` when the file must be read.
    * @throws The `lstat` error, other than a missing file.
    */
   validated(key: string, file: string): Snapshot | null | undefined {
     const cached = this.#lru?.get(key)
     if (cached === undefined) return undefined
+    // Date.now() only when there is a window: the default path stays one lstat and no clock.
+    const now = this.#revalidateAfter > 0 ? Date.now() : 0
+    if (now - (cached.checkedAt ?? now) < this.#revalidateAfter) return cached
     // A synchronous lstat: about 1 µs of the event loop on a local disk, where the thread
     // pool's round trip costs five times that in CPU, and this is the path of most reads.
     const stats = fs.lstatSync(file, { throwIfNoEntry: false })
@@ -58,10 +75,14 @@ export class SnapshotCache {
       this.#lru?.delete(key)
       return null
     }
-    return sameSignature(stats, cached.signature) ? cached : undefined
+    if (!sameSignature(stats, cached.signature)) return undefined
+    if (now !== 0) cached.checkedAt = now
+    return cached
   }
 
+  /** Caches `snapshot`, just read from or written to its file. */
   set(key: string, snapshot: Snapshot): void {
+    if (this.#revalidateAfter > 0) snapshot.checkedAt = Date.now()
     this.#lru?.set(key, snapshot)
   }
 

@@ -9,6 +9,15 @@ export interface SetOptions {
    * @default never
    */
   expiresAt?: number | Date
+  /**
+   * Update only: when the entry has no file (another process, or this one, deleted it since),
+   * write nothing and resolve `false`, rather than create it again. For a caller that knows the
+   * key was stored and must not bring it back after a `delete`, such as a session store saving
+   * a session after a logout. The file is checked last before the rename: a delete between that
+   * check and the rename (one file operation) is still undone.
+   * @default false
+   */
+  update?: boolean
 }
 
 /** An entry with what is known of its file. */
@@ -68,6 +77,8 @@ export interface RepositoryStats {
   deletes: number
   /** Corrupt or foreign files moved aside. */
   quarantined: number
+  /** Temp files left by writers that crashed, removed by `prune`. */
+  tempFilesRemoved: number
   /** Entries in the cache now. */
   cacheEntries: number
   /** Bytes counted in the cache now. */

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { JsonFileRepository } from '../src'
 import { expiryToMtime } from '../src/expiry'
+import { directorySnapshot } from './helpers'
 
 const root = path.resolve(__dirname, '../../..')
 const dist = path.join(root, 'packages/core/dist')
@@ -29,12 +30,18 @@ function runWith(options: { uid: number; gid: number } | undefined, ...args: str
 
 const run = (...args: string[]) => runWith(undefined, ...args)
 
-/** One line on stderr in the program's voice, nothing on stdout, no stack trace. */
+/**
+ * One line on stderr in the program's voice (lower case, no final period), nothing on stdout,
+ * no stack trace; a usage error ends with where to find help.
+ */
 function expectError(result: Result, code: 1 | 2, message: RegExp): void {
   expect(result).toMatchObject({ code, stdout: '' })
-  expect(result.stderr).toMatch(/^json-file-repository: [^\n]+\n$/)
+  expect(result.stderr).toMatch(/^json-file-repository: [^A-Z\n][^\n]*[^.]\n$/)
   expect(result.stderr).toMatch(message)
   expect(result.stderr).not.toMatch(/\n\s+at /)
+  if (code === 2) {
+    expect(result.stderr).toMatch(/ \(see json-file-repository ([a-z]+ )?--help\)\n$/)
+  }
 }
 
 const lines = (text: string) => text.split('\n').filter(Boolean)
@@ -89,10 +96,17 @@ describe('help and usage', () => {
     expect(await run('--version')).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' })
   })
 
-  test('usage errors exit with 2 and one line on stderr', async () => {
-    expectError(await run(), 2, /missing command/)
-    expectError(await run('frobnicate', dir), 2, /unknown command "frobnicate"/)
-    expectError(await run('ls', dir, '--colour'), 2, /Unknown option '--colour'/)
+  test('usage errors exit with 2, one line on stderr and a hint to --help', async () => {
+    expectError(await run(), 2, /: missing command \(see json-file-repository --help\)/)
+    expectError(await run('frobnicate', dir), 2, /unknown command "frobnicate" \(see j/)
+    expectError(await run('-x'), 2, /: unknown option -x \(see json-file-repository --help\)/)
+    expectError(
+      await run('ls', dir, '--colour'),
+      2,
+      /: unknown option --colour \(see json-file-repository ls --help\)$/m,
+    )
+    expectError(await run('ls', dir, '-x'), 2, /: unknown option -x \(see json-file-repository ls/)
+    expectError(await run('ls', dir, '--json=yes'), 2, /: option --json takes no value \(see/)
     expectError(await run('ls'), 2, /usage: json-file-repository ls <dir>/)
     expectError(await run('get', dir), 2, /usage: json-file-repository get <dir> <key>/)
     expectError(await run('get', dir, 'a', 'b'), 2, /usage/)
@@ -100,14 +114,15 @@ describe('help and usage', () => {
     expectError(await run('rm', dir), 2, /either keys or --where/)
     expectError(await run('rm', dir, 'a', '--where', 'x=1'), 2, /either keys or --where/)
     expectError(await run('rm', dir, '--where', 'novalue'), 2, /--where wants <path>=<value>/)
-    expectError(await run('rm', dir, '--where'), 2, /argument missing/)
+    expectError(await run('rm', dir, '--where'), 2, /: option --where needs a value \(see j/)
+    expectError(await run('rm', dir, '--where', '--dry-run'), 2, /option --where needs a value/)
   })
 
   test('an invalid key is a usage error and nothing is removed', async () => {
     await repository.set('a', 1)
-    expectError(await run('get', dir, ''), 2, /Invalid key "": must not be empty/)
-    expectError(await run('get', dir, 'k'.repeat(300)), 2, /Invalid key .*too long/)
-    expectError(await run('rm', dir, 'a', ''), 2, /Invalid key/)
+    expectError(await run('get', dir, ''), 2, /: invalid key "": must not be empty \(see/)
+    expectError(await run('get', dir, 'k'.repeat(300)), 2, /invalid key .*too long/)
+    expectError(await run('rm', dir, 'a', ''), 2, /invalid key/)
     expect(await repository.get('a')).toBe(1)
   })
 })
@@ -137,8 +152,8 @@ describe('directories', () => {
     if (asNobody) fs.chmodSync(tmp, 0o755)
     else fs.chmodSync(dir, 0o000)
     try {
-      expectError(await runWith(asNobody, 'ls', dir), 1, /Cannot list .*EACCES/)
-      expectError(await runWith(asNobody, 'rm', dir, 'a'), 1, /Cannot delete key "a".*EACCES/)
+      expectError(await runWith(asNobody, 'ls', dir), 1, /: cannot list .*EACCES/)
+      expectError(await runWith(asNobody, 'rm', dir, 'a'), 1, /: cannot delete key "a".*EACCES/)
     } finally {
       fs.chmodSync(dir, 0o700)
     }
@@ -192,27 +207,44 @@ describe('session files of @itrocks/fastify-file-session-store 0.3 (<dir>/<id>)'
   }
   const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString()
 
-  test('stats counts them; with --legacy, ls, get and prune read them as FileStore does', async () => {
+  test('stats counts them; inspection leaves them alone; rm and prune convert them with --legacy', async () => {
     writeLegacy(ID, null)
     writeLegacy('expired', hourAgo())
+    writeLegacy('gone', null)
     expect(JSON.parse((await run('stats', dir, '--json')).stdout)).toMatchObject({
       entries: 0,
-      legacyFiles: 2,
+      legacyFiles: 3,
     })
     expect((await run('ls', dir)).stdout).toBe('')
-    expect(fs.readdirSync(dir).sort()).toEqual([ID, 'expired'])
+    expectError(await run('get', dir, ID), 1, /no entry for key/)
+    // Converting writes: an inspection refuses to.
+    for (const args of [
+      ['ls', dir],
+      ['get', dir, ID],
+      ['rm', dir, ID, '--dry-run'],
+    ]) {
+      const [command, ...rest] = args as [string, ...string[]]
+      expectError(await run(command, ...rest, '--legacy'), 2, /--legacy converts files: /)
+    }
+    expectError(await run('prune', dir, '--ttl', '1000'), 2, /--ttl goes with --legacy/)
+    expect(fs.readdirSync(dir).sort()).toEqual([ID, 'expired', 'gone'])
 
-    const listed = await run('ls', dir, '--json', '--legacy')
-    expect(listed).toMatchObject({ code: 0, stderr: '' })
-    expect(ndjson(listed.stdout)).toEqual([expect.objectContaining({ key: ID })])
+    // rm removes a session whichever store wrote it.
+    expect(await run('rm', dir, 'gone', '--legacy')).toMatchObject({
+      code: 0,
+      stdout: 'removed 1 entry\n',
+    })
+    writeLegacy('idle', null, Date.now() - 3 * 3_600_000)
+    expect(await run('prune', dir, '--legacy', '--ttl', '3600000')).toMatchObject({
+      code: 0,
+      stdout: 'pruned 2 expired entries, 0 stale temp files\n',
+      stderr: '',
+    })
     expect(fs.readdirSync(dir)).toEqual([`${ID}.json`])
     expect(JSON.parse((await run('get', dir, ID)).stdout)).toEqual({
       cookie: { expires: null, path: '/' },
       user: { id: ID },
     })
-    writeLegacy('idle', null, Date.now() - 3 * 3_600_000)
-    expect((await run('prune', dir, '--legacy', '--ttl', '3600000')).stdout).toBe('pruned 1\n')
-    expect(fs.readdirSync(dir)).toEqual([`${ID}.json`])
   })
 
   test('migrate converts them all, then finds nothing to do', async () => {
@@ -226,7 +258,7 @@ describe('session files of @itrocks/fastify-file-session-store 0.3 (<dir>/<id>)'
     expect(first).toEqual({
       code: 0,
       stdout: 'migrated 1, superseded 1, expired 2, moved aside 1\n',
-      stderr: expect.stringMatching(/^json-file-repository: warning: The file of key "broken"/),
+      stderr: expect.stringMatching(/^json-file-repository: warning: the file of key "broken"/),
     })
     expect((await run('migrate', dir)).stdout).toBe(
       'migrated 0, superseded 0, expired 0, moved aside 0\n',
@@ -337,7 +369,7 @@ describe('rm', () => {
     await repository.set('c', 3)
     expect(await run('rm', dir, 'a', 'b', 'missing')).toEqual({
       code: 0,
-      stdout: 'removed 2\n',
+      stdout: 'removed 2 entries\n',
       stderr: '',
     })
     expect(await repository.has('a')).toBe(false)
@@ -357,9 +389,13 @@ describe('rm', () => {
     ).toEqual(['', 'n', 's'])
     expect(await repository.has('n')).toBe(true)
 
-    expect((await run('rm', dir, '--where', 'user.id=42')).stdout).toBe('removed 2\n')
-    expect((await run('rm', dir, '--where', 'user.roles=["admin","x"]')).stdout).toBe('removed 1\n')
-    expect((await run('rm', dir, '--where', 'id=42', '--where', 'id=0')).stdout).toBe('removed 0\n')
+    expect((await run('rm', dir, '--where', 'user.id=42')).stdout).toBe('removed 2 entries\n')
+    expect((await run('rm', dir, '--where', 'user.roles=["admin","x"]')).stdout).toBe(
+      'removed 1 entry\n',
+    )
+    expect((await run('rm', dir, '--where', 'id=42', '--where', 'id=0')).stdout).toBe(
+      'removed 0 entries\n',
+    )
     const left = []
     for await (const key of repository.keys()) left.push(key)
     expect(left.sort()).toEqual(['flat', 'other', 'scalar'])
@@ -367,7 +403,7 @@ describe('rm', () => {
 })
 
 describe('prune', () => {
-  test('removes expired entries and stale temp files, and prints the count', async () => {
+  test('removes expired entries and stale temp files, and prints the count of each', async () => {
     await repository.set('live', 1)
     await setExpired('old1', 1)
     await setExpired('old2', 2)
@@ -375,8 +411,163 @@ describe('prune', () => {
     const stale = path.join(dir, '.x.json.99999999.abc1.tmp')
     fs.writeFileSync(stale, '{')
     await sleep(1100)
-    expect(await run('prune', dir)).toEqual({ code: 0, stdout: 'pruned 2\n', stderr: '' })
+    expect(await run('prune', dir)).toEqual({
+      code: 0,
+      stdout: 'pruned 2 expired entries, 1 stale temp file\n',
+      stderr: '',
+    })
     expect(fs.readdirSync(dir)).toEqual(['live.json'])
+    await setExpired('old3', 3)
+    expect(ndjson((await run('prune', dir, '--json')).stdout)).toEqual([
+      { expired: 1, tempFiles: 0 },
+    ])
+  })
+})
+
+describe('read-only inspection', () => {
+  /**
+   * A directory as servers leave it: live, expired, corrupt, a directory, temp, foreign and
+   * legacy files.
+   */
+  async function fillDirectory(): Promise<void> {
+    await repository.set('a', { user: { id: 42 } }, { expiresAt: Date.now() + 3_600_000 })
+    await repository.set('b', { user: { id: 7 } })
+    for (let i = 0; i < 20; i++) await setExpired(`old${i}`, { user: { id: 42 } })
+    fs.writeFileSync(path.join(dir, 'corrupt.json'), '{"user":')
+    fs.writeFileSync(path.join(dir, 'empty.json'), '')
+    fs.mkdirSync(path.join(dir, 'folder.json'))
+    fs.symlinkSync('/etc/passwd', path.join(dir, 'link.json'))
+    fs.writeFileSync(path.join(dir, '.a.json.99999999.ab.tmp'), '{')
+    fs.writeFileSync(path.join(dir, 'x.json.corrupt-1700000000000'), '{')
+    fs.writeFileSync(path.join(dir, 'README.txt'), 'foreign')
+    // A session file of @itrocks/fastify-file-session-store 0.3: only migrate or --legacy convert it.
+    fs.writeFileSync(
+      path.join(dir, 'Kx3vQ9_legacy'),
+      '{"cookie":{"expires":null},"user":{"id":42}}',
+    )
+    // Old enough to be stale: a command that pruned on the side would remove it.
+    await sleep(1100)
+  }
+
+  test('stats, ls, get, export and every --dry-run change no file', async () => {
+    await fillDirectory()
+    const before = directorySnapshot(dir)
+    const commands = [
+      ['stats', dir],
+      ['stats', dir, '--json'],
+      ['ls', dir],
+      ['ls', dir, '--expired', '--json'],
+      ['get', dir, 'a'],
+      ['get', dir, 'old0'],
+      ['get', dir, 'corrupt'],
+      ['get', dir, 'empty'],
+      ['get', dir, 'folder'],
+      ['get', dir, 'link'],
+      ['rm', dir, '--where', 'user.id=42', '--dry-run'],
+      ['rm', dir, 'a', 'old1', 'corrupt', 'folder', '--dry-run'],
+      ['export', dir],
+      ['get', dir, 'Kx3vQ9_legacy'],
+      ['ls', dir, '--legacy'],
+      ['rm', dir, 'Kx3vQ9_legacy', '--dry-run', '--legacy'],
+    ]
+    for (const [command, ...args] of commands) {
+      const result = await run(command as string, ...args)
+      expect(result.stderr).not.toMatch(/moved to/)
+      expect([command, ...args, directorySnapshot(dir)]).toEqual([command, ...args, before])
+    }
+    // What they found: the corrupt file is reported as left in place, the expired is a miss.
+    const corrupt = await run('get', dir, 'corrupt')
+    expect(corrupt.code).toBe(1)
+    expect(corrupt.stderr).toMatch(
+      /^json-file-repository: warning: the file of key "corrupt".*invalid JSON; it was left in place \(read-only\)$/m,
+    )
+    expect((await run('rm', dir, '--where', 'user.id=42', '--dry-run')).stdout).toBe('a\n')
+    expect((await run('rm', dir, 'a', 'old1', 'nobody', '--dry-run')).stdout).toBe('a\n')
+  }, 60_000)
+
+  test('rm --where removes only the matches, not the expired or corrupt files it walks past', async () => {
+    await fillDirectory()
+    const before = directorySnapshot(dir)
+    const result = await run('rm', dir, '--where', 'user.id=42')
+    expect(result).toMatchObject({ code: 0, stdout: 'removed 1 entry\n' })
+    const after = directorySnapshot(dir)
+    const { 'a.json': removed, '.': _dir, ...rest } = before
+    expect(removed).toBeDefined()
+    const { '.': _after, ...left } = after
+    expect(left).toEqual(rest)
+  }, 60_000)
+})
+
+describe('export and import', () => {
+  test('export writes every live entry as NDJSON and import stores them back with their expiries', async () => {
+    const expiresAt = Date.now() + 3_600_000
+    await repository.set('a', { user: { id: 42 }, n: 1.5 }, { expiresAt })
+    await repository.set('forever', ['x'])
+    await repository.set('new\nline', 'odd key')
+    await setExpired('old', 1)
+    fs.writeFileSync(path.join(dir, 'corrupt.json'), '{')
+    const exported = await run('export', dir)
+    expect(exported.code).toBe(0)
+    const lines = ndjson(exported.stdout).sort((x, y) => x.key.localeCompare(y.key))
+    expect(lines).toEqual([
+      { key: 'a', value: { user: { id: 42 }, n: 1.5 }, expiresAt },
+      { key: 'forever', value: ['x'], expiresAt: null },
+      { key: 'new\nline', value: 'odd key', expiresAt: null },
+    ])
+
+    const file = path.join(tmp, 'export.ndjson')
+    // An expired line and a blank one are skipped.
+    fs.writeFileSync(file, `${exported.stdout}\n{"key":"gone","value":1,"expiresAt":1}\n`)
+    const target = path.join(tmp, 'target')
+    fs.mkdirSync(target)
+    const imported = await run('import', target, file)
+    expect(imported).toEqual({
+      code: 0,
+      stdout: 'imported 3 entries, skipped 1 expired entry\n',
+      stderr: '',
+    })
+    const copy = new JsonFileRepository(target)
+    expect(await copy.getEntry('a')).toMatchObject({
+      value: { user: { id: 42 }, n: 1.5 },
+      expiresAt,
+    })
+    expect(await copy.getEntry('forever')).toMatchObject({ value: ['x'], expiresAt: undefined })
+    expect(await copy.get('new\nline')).toBe('odd key')
+    expect(await copy.has('gone')).toBe(false)
+    await copy.close()
+
+    // Again, from standard input: the same entries with the same expiries.
+    const again = await new Promise<Result>((resolve) => {
+      const child = execFile(process.execPath, [cli, 'import', target], (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      )
+      child.stdin?.end(fs.readFileSync(file))
+    })
+    expect(again).toMatchObject({
+      code: 0,
+      stdout: 'imported 3 entries, skipped 1 expired entry\n',
+    })
+    const exportedAgain = ndjson((await run('export', target)).stdout)
+    expect(exportedAgain.sort((x, y) => x.key.localeCompare(y.key))).toEqual(lines)
+    expect(fs.readdirSync(target).sort()).toEqual(['a.json', 'forever.json', '~bmV3CmxpbmU.json'])
+  })
+
+  test('import stops at the first line that is not an entry, and says which', async () => {
+    const file = path.join(tmp, 'bad.ndjson')
+    const good = '{"key":"a","value":1,"expiresAt":null}'
+    for (const [bad, message] of [
+      ['{"key":', /line 2: not JSON$/m],
+      ['{"key":"b","expiresAt":null}', /line 2: not \{"key","value","expiresAt"\}$/m],
+      ['{"key":"b","value":1,"expiresAt":"soon"}', /line 2: not \{"key","value","expiresAt"\}/],
+      ['[1]', /line 2: not \{/],
+      ['{"key":"","value":1,"expiresAt":null}', /line 2: invalid key "": must not be empty$/m],
+    ] as const) {
+      fs.writeFileSync(file, `${good}\n${bad}\n{"key":"c","value":1,"expiresAt":null}\n`)
+      expectError(await run('import', dir, file), 1, message)
+      expect(await repository.get('a')).toBe(1)
+      expect(await repository.has('c')).toBe(false)
+    }
+    expectError(await run('import', dir, path.join(tmp, 'missing')), 1, /no such file: /)
   })
 })
 
@@ -446,7 +637,7 @@ process.on('message', async (message) => {
     expect(await next()).toBe('ready')
     await sleep(200)
 
-    expect((await run('rm', dir, 'victim')).stdout).toBe('removed 1\n')
+    expect((await run('rm', dir, 'victim')).stdout).toBe('removed 1 entry\n')
     server.send('check')
     expect(await next()).toEqual({ victim: null })
     const [where, pruned, listed] = await Promise.all([
@@ -454,7 +645,7 @@ process.on('message', async (message) => {
       run('prune', dir),
       run('ls', dir, '--json'),
     ])
-    expect(where).toEqual({ code: 0, stdout: 'removed 1\n', stderr: '' })
+    expect(where).toEqual({ code: 0, stdout: 'removed 1 entry\n', stderr: '' })
     expect(pruned).toMatchObject({ code: 0, stderr: '' })
     expect(listed).toMatchObject({ code: 0, stderr: '' })
     await sleep(100)

@@ -74,7 +74,7 @@ test('with no file descriptor left, get() and set() reject with ERR_IO (EMFILE),
   expect(report.leftAfterFailure).toEqual(['cold.json', 'warm.json'])
   expect(report.recovered).toEqual({
     getCold: { value: { cold: true } },
-    setNew: { value: null },
+    setNew: { value: true },
     getNew: { value: { n: 2 } },
     getWarm: { value: { warm: true } },
   })

@@ -3,6 +3,7 @@
  * path of the built package that child processes load.
  */
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -107,4 +108,22 @@ export function readmeSnippet(): string {
   const snippet = /```ts\n([\s\S]*?)```/.exec(readme)?.[1]
   if (snippet === undefined) throw new Error('README.md has no ```ts block')
   return snippet
+}
+
+/**
+ * What every name in `directory` is, byte for byte and stat for stat (mode, inode, size, links,
+ * mtime, ctime; not atime, which reading moves), and the directory's own stat: two snapshots
+ * are equal only if nothing was created, removed, renamed, written or touched in between.
+ */
+export function directorySnapshot(directory: string): Record<string, object> {
+  const describe = (file: string) => {
+    const { mode, ino, size, nlink, mtimeMs, ctimeMs } = fs.lstatSync(file)
+    const content = fs.lstatSync(file).isFile()
+      ? createHash('sha256').update(fs.readFileSync(file)).digest('hex')
+      : undefined
+    return { mode, ino, size, nlink, mtimeMs, ctimeMs, content }
+  }
+  const snapshot: Record<string, object> = { '.': describe(directory) }
+  for (const name of listNames(directory)) snapshot[name] = describe(path.join(directory, name))
+  return snapshot
 }

@@ -167,7 +167,7 @@ export function describeRepository(
           repository.set('k', 'c'),
           repository.delete('other'),
         ])
-        expect(results).toEqual([undefined, true, undefined, undefined, false])
+        expect(results).toEqual([true, true, true, true, false])
         await expect(repository.get('k')).resolves.toBe('c')
         await expect(open().get('k')).resolves.toBe('c')
       })
@@ -250,6 +250,7 @@ export function describeRepository(
           skipped: 0,
           deletes: 0,
           quarantined: 0,
+          tempFilesRemoved: 0,
           cacheEntries: 0,
           cacheBytes: 0,
         })
@@ -431,7 +432,8 @@ export function describeRepository(
       })
 
       test('the directory is made again, with its mode, when it is removed while running', async () => {
-        const repository = open({ directoryMode: 0o770 })
+        // A group-writable directory is refused unless shared on purpose.
+        const repository = open({ directoryMode: 0o770, allowSharedDirectory: true })
         await repository.set('a', 1)
         removeDirectory(directory)
         await expect(repository.get('a')).resolves.toBeUndefined()
@@ -460,10 +462,15 @@ export function describeRepository(
 
       test('get() returns undefined for an expired key, cached or read cold', async () => {
         const repository = open()
-        await repository.set('warm', 'v', { expiresAt: soon() })
-        await repository.set('cold', 'v', { expiresAt: new Date(soon()) })
+        const later = Date.now() + 3_600_000
+        await repository.set('warm', 'v', { expiresAt: later })
+        await repository.set('cold', 'v', { expiresAt: new Date(later) })
         await expect(repository.get('warm')).resolves.toBe('v')
-        await sleep(SOON + 20)
+        // Expired since: a time already past, not a sleep that races a loaded machine.
+        const past = expiryToMtime(Date.now() - 1000)
+        for (const key of ['warm', 'cold']) {
+          fs.utimesSync(path.join(directory, `${key}.json`), past, past)
+        }
         await expect(repository.get('warm')).resolves.toBeUndefined()
         await expect(open().get('cold')).resolves.toBeUndefined()
         expect(listNames(directory)).toEqual([])
@@ -622,7 +629,7 @@ export function describeRepository(
       ])(
         'fileMode %s and directoryMode %s are honoured, even where the umask would narrow them',
         async (_file, _directory, fileMode, directoryMode) => {
-          const repository = open({ fileMode, directoryMode })
+          const repository = open({ fileMode, directoryMode, allowSharedDirectory: true })
           await repository.set('k', 1, { expiresAt: future() })
           expect(modeOf(directory)).toBe(directoryMode)
           expect(modeOf(path.join(directory, 'k.json'))).toBe(fileMode)
@@ -684,6 +691,44 @@ export function describeRepository(
       })
     })
 
+    describe('set() with update', () => {
+      test('replaces an entry that exists and resolves true', async () => {
+        const repository = open()
+        await repository.set('k', 'old')
+        await expect(repository.set('k', 'new', { update: true })).resolves.toBe(true)
+        await expect(open().get('k')).resolves.toBe('new')
+      })
+
+      test('never creates an entry: a deleted key stays deleted and it resolves false', async () => {
+        const repository = open()
+        await expect(repository.set('never', 'v', { update: true })).resolves.toBe(false)
+        await repository.set('k', 'v', { expiresAt: Date.now() + 3_600_000 })
+        await repository.get('k')
+        // Deleted by another process: this one's cache still holds the entry.
+        fs.unlinkSync(path.join(directory, 'k.json'))
+        const later = Date.now() + 7_200_000
+        await expect(repository.set('k', 'v', { update: true, expiresAt: later })).resolves.toBe(
+          false,
+        )
+        await expect(repository.set('k', 'w', { update: true })).resolves.toBe(false)
+        expect(listNames(directory)).toEqual([])
+        await expect(repository.get('k')).resolves.toBeUndefined()
+      })
+
+      test('a delete then an update of the same key, not awaited in between, leave no entry', async () => {
+        const repository = open()
+        await repository.set('k', 'old')
+        const results = await Promise.all([
+          repository.delete('k'),
+          repository.set('k', 'stale', { update: true }),
+        ])
+        expect(results).toEqual([true, false])
+        expect(listNames(directory)).toEqual([])
+        await expect(repository.set('k', 'new')).resolves.toBe(true)
+        await expect(open().get('k')).resolves.toBe('new')
+      })
+    })
+
     describe('close()', () => {
       test('close() waits for pending writes; later calls reject with ERR_CLOSED', async () => {
         const repository = open()
@@ -691,7 +736,7 @@ export function describeRepository(
         await repository.close()
         expect(JSON.parse(fs.readFileSync(path.join(directory, 'a.json'), 'utf8'))).toBe(3)
         expect(JSON.parse(fs.readFileSync(path.join(directory, 'b.json'), 'utf8'))).toBe(2)
-        await expect(Promise.all(writes)).resolves.toEqual([undefined, undefined, undefined])
+        await expect(Promise.all(writes)).resolves.toEqual([true, true, true])
         const closed = repositoryError('ERR_CLOSED')
         await expect(repository.get('a')).rejects.toEqual(closed)
         await expect(repository.getEntry('a')).rejects.toEqual(closed)

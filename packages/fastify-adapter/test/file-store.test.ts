@@ -390,3 +390,101 @@ function cookieId(browser: Browser): string {
   // The cookie is `<id>.<signature>`; the id is what the store sees.
   return decodeURIComponent(browser.cookie as string).split('.')[0] as string
 }
+
+describe('messages for misuse', () => {
+  /** The error `create` throws. */
+  function thrown(create: () => unknown): Error {
+    try {
+      create()
+    } catch (error) {
+      return error as Error
+    }
+    throw new Error('nothing was thrown')
+  }
+  const untyped = (options: object) => options as FileStoreOptions
+
+  test.each([
+    ['pruneIntervall', 'pruneInterval'],
+    ['fsynch', 'fsync'],
+    ['tll', 'ttl'],
+    ['touchafter', 'touchAfter'],
+    ['directroy', 'directory'],
+  ])('an unknown option `%s` is a TypeError that suggests `%s`', (name, suggestion) => {
+    const error = thrown(() => new FileStore(untyped({ directory, [name]: 1 })))
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toBe(`Unknown option \`${name}\`: did you mean \`${suggestion}\`?`)
+  })
+
+  test('an option of connect-redis close to none lists the options', () => {
+    const error = thrown(() => new FileStore(untyped({ directory, client: {} })))
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toMatch(/^Unknown option `client`; the options are `directory`, `ttl`, /)
+  })
+
+  test("new FileStore('') shows the empty string", () => {
+    const error = thrown(() => new FileStore(''))
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toBe("`directory` must be a non-empty string, got ''")
+  })
+
+  test('options that are neither a directory nor an object show what they are', () => {
+    expect(thrown(() => new FileStore(42 as unknown as string)).message).toBe(
+      '`options` must be a directory or an object with a `directory`, got 42',
+    )
+    expect(thrown(() => new FileStore({} as FileStoreOptions)).message).toBe(
+      '`directory` must be a non-empty string, got undefined',
+    )
+  })
+
+  test('a logger without methods shows the object', () => {
+    const error = thrown(() => new FileStore({ directory, logger: {} as never }))
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toBe('`logger` must be an object with warn() and error() methods, got {}')
+  })
+
+  test('a ttl that is not a number shows it quoted', () => {
+    expect(thrown(() => new FileStore(untyped({ directory, ttl: '3600' }))).message).toBe(
+      "`ttl` must be a positive number of milliseconds, got '3600'",
+    )
+  })
+
+  test('a file where the directory should be says so, as ERR_IO', () => {
+    const file = path.join(directory, 'sessions')
+    fs.writeFileSync(file, '')
+    const error = thrown(() => new FileStore(file))
+    expect(error).toBeInstanceOf(JsonFileRepositoryError)
+    expect(error).toMatchObject({ code: 'ERR_IO', cause: { code: 'EEXIST' } })
+    expect(error.message).toBe(`${file} is a file, not a directory`)
+  })
+})
+
+describe('a ttl in seconds by mistake', () => {
+  test('a ttl under a minute is reported once through the logger', () => {
+    open({ ttl: 3600 })
+    expect(warnings).toEqual([
+      '`ttl` is 3600 ms (3.6 s): FileStore durations are milliseconds, not seconds (for 3600 seconds, write `ttl: 3600000`)',
+    ])
+  })
+
+  test('a ttl of a minute or more, or none, is not reported', async () => {
+    open({ ttl: 60_000 })
+    await store.close()
+    open()
+    expect(warnings).toEqual([])
+  })
+
+  test('without a logger, it is a process warning', () => {
+    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      store = new FileStore({ directory, ttl: 30 })
+      expect(emitWarning.mock.calls).toEqual([
+        [
+          expect.stringMatching(/^`ttl` is 30 ms \(0\.03 s\): FileStore durations are/),
+          'FileStore',
+        ],
+      ])
+    } finally {
+      emitWarning.mockRestore()
+    }
+  })
+})

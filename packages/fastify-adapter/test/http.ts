@@ -20,9 +20,16 @@ export class HttpBrowser {
   }
 }
 
-/** Starts `fixtures/server.js` on `directory` in its own process; resolves to its base URL. */
-export function startServer(directory: string): Promise<{ url: string; process: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures/server.js'), directory], {
+/**
+ * Starts `fixtures/server.js` on `directory` in its own process, with FileStore `options`;
+ * resolves to its base URL.
+ */
+export function startServer(
+  directory: string,
+  options: object = {},
+): Promise<{ url: string; process: ChildProcess }> {
+  const server = path.join(__dirname, 'fixtures/server.js')
+  const child = spawn(process.execPath, [server, directory, JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   return new Promise((resolve, reject) => {

@@ -13,6 +13,7 @@ fastify-file-session-store may keep running meanwhile (they convert the files th
 same way). Prints how many files went each way.`,
   options: {},
   legacy: true,
+  writes: () => true,
   args: [0, 0],
   async run(repository) {
     const { migrated, superseded, expired, corrupt } = await repository.migrate()
