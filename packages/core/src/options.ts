@@ -319,11 +319,19 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     'unset with readOnly (converting a file writes)',
     normalized.legacyFiles,
   )
+  checkLogger(logger)
+  return normalized
+}
+
+/**
+ * Checks that `logger` is one (see {@link Logger}).
+ * @throws {TypeError} When it has no `warn()` or `error()` method, showing what it is.
+ */
+export function checkLogger(logger: Logger): void {
   check(
     typeof logger?.warn === 'function' && typeof logger.error === 'function',
     'logger',
     'an object with warn() and error() methods',
     logger,
   )
-  return normalized
 }
