@@ -140,4 +140,4 @@ test('the packed package installs with npm and works from require, import and Ty
     wrongOutput = String((error as { stdout?: string }).stdout)
   }
   expect(wrongOutput).toMatch(/wrong\.ts\(2,\d+\): error TS2322/)
-}, 120_000)
+}, 180_000)
