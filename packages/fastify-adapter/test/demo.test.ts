@@ -4,6 +4,9 @@ import path from 'node:path'
 import { temporaryDirectory } from './app'
 import { HttpBrowser, stopper } from './http'
 
+// Servers in child processes: sized for a loaded machine.
+jest.setTimeout(120_000)
+
 // The demo the README's first command starts (examples/demo, built by `pnpm build`).
 const demo = path.join(__dirname, '../../../examples/demo')
 

@@ -6,6 +6,9 @@ import ts from 'typescript'
 import { temporaryDirectory } from './app'
 import { HttpBrowser, stopper } from './http'
 
+// Servers in child processes: sized for a loaded machine.
+jest.setTimeout(120_000)
+
 /**
  * The two examples of @itrocks/fastify-file-session-store's README, kept verbatim in
  * fixtures/, run on this package. What has to change, and nothing else:

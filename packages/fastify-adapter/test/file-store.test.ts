@@ -10,6 +10,9 @@ import {
 import { Browser, buildApp, call, fakeClock, sleep, temporaryDirectory, waitFor } from './app'
 import { HttpBrowser, startServer } from './http'
 
+// Servers in child processes: sized for a loaded machine.
+jest.setTimeout(120_000)
+
 const ID = 'Kx3vQ9_mZ2-aB7cD1eF4gH6iJ8kL0nOp' // shaped like @fastify/session's default ids
 
 let directory: string
