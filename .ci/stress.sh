@@ -15,10 +15,12 @@ fi
 scratch=$(mktemp)
 hog=
 writer=
+tests=
 cleanup() {
+  [ -n "$tests" ] && kill "$tests" 2>/dev/null
   [ -n "$hog" ] && kill "$hog" 2>/dev/null
-  # The writer leads a process group of its own: its loop and the dd under way end together.
-  [ -n "$writer" ] && kill -- "-$writer" 2>/dev/null
+  # The writer's loop stops the dd under way when it is told to stop (see below).
+  [ -n "$writer" ] && kill "$writer" 2>/dev/null
   wait 2>/dev/null
   rm -f "$scratch"
 }
@@ -27,14 +29,19 @@ trap 'exit 130' INT TERM
 
 node -e 'for (;;) {}' &
 hog=$!
-setsid bash -c 'while :; do dd if=/dev/zero of="$1" bs=1M count=512 status=none; done' _ "$scratch" &
+# shellcheck disable=SC2016 # expanded by the inner bash
+bash -c 'trap "kill \$dd 2>/dev/null; exit" TERM
+  while :; do dd if=/dev/zero of="$1" bs=1M count=512 status=none & dd=$!; wait $dd; done' _ "$scratch" &
 writer=$!
 
 passed=0
 failed=0
 for ((run = 1; run <= runs; run++)); do
   start=$SECONDS
-  if pnpm test; then
+  # In the background, so that a signal to this script is handled at once, not after the run.
+  pnpm test &
+  tests=$!
+  if wait "$tests"; then
     passed=$((passed + 1))
     outcome=passed
   else
