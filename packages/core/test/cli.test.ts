@@ -7,7 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { JsonFileRepository } from '../src'
 import { expiryToMtime } from '../src/expiry'
-import { directorySnapshot } from './helpers'
+import { directorySnapshot, waitUntilOlderThan } from './helpers'
+
+// Each test runs the command line in child processes: sized for a loaded machine.
+jest.setTimeout(120_000)
 
 const root = path.resolve(__dirname, '../../..')
 const dist = path.join(root, 'packages/core/dist')
@@ -164,6 +167,7 @@ describe('directories', () => {
 describe('stats', () => {
   test('counts live and expired entries, bytes, ages, quarantined and temp files', async () => {
     await repository.set('first', { n: 1 })
+    // Apart enough for the change times to tell first from second (a slow machine only widens it).
     await sleep(20)
     await repository.set('second', { n: 22 })
     await setExpired('gone', { n: 333 })
@@ -410,7 +414,7 @@ describe('prune', () => {
     // A temp file whose writer is gone (no such pid), older than the one-second grace.
     const stale = path.join(dir, '.x.json.99999999.abc1.tmp')
     fs.writeFileSync(stale, '{')
-    await sleep(1100)
+    await waitUntilOlderThan([stale], 1000)
     expect(await run('prune', dir)).toEqual({
       code: 0,
       stdout: 'pruned 2 expired entries, 1 stale temp file\n',
@@ -446,7 +450,7 @@ describe('read-only inspection', () => {
       '{"cookie":{"expires":null},"user":{"id":42}}',
     )
     // Old enough to be stale: a command that pruned on the side would remove it.
-    await sleep(1100)
+    await waitUntilOlderThan([path.join(dir, '.a.json.99999999.ab.tmp')], 1000)
   }
 
   test('stats, ls, get, export and every --dry-run change no file', async () => {
@@ -610,9 +614,11 @@ describe('while a server writes to the same directory', () => {
 const sessions = new JsonFileRepository(${JSON.stringify(dir)})
 const written = {}
 let stop = false
+let sets = 0
 process.on('message', async (message) => {
   if (message === 'stop') stop = true
   if (message === 'check') process.send({ victim: (await sessions.get('victim')) ?? null })
+  if (message === 'progress') process.send({ sets })
 })
 ;(async () => {
   // Caches the victim, as a server that has served that session.
@@ -622,6 +628,7 @@ process.on('message', async (message) => {
     const key = 'w-' + (n % 40)
     await sessions.set(key, { user: { id: 7 }, n }, { expiresAt: Date.now() + 60000 })
     written[key] = n
+    sets++
   }
   process.send({ written })
   process.disconnect()
@@ -634,8 +641,20 @@ process.on('message', async (message) => {
     })
     const exited = once(server, 'exit')
     const next = async () => (await once(server, 'message'))[0]
+    /** Waits until the server has stored more than `than` values since it started. */
+    const writesMoreThan = async (than: number) => {
+      const deadline = performance.now() + 30_000
+      for (;;) {
+        server.send('progress')
+        const { sets } = (await next()) as { sets: number }
+        if (sets > than) return sets
+        if (performance.now() > deadline) throw new Error(`the server is stuck at ${sets} writes`)
+        await sleep(10)
+      }
+    }
     expect(await next()).toBe('ready')
-    await sleep(200)
+    // The commands below run while the server is writing.
+    await writesMoreThan(0)
 
     expect((await run('rm', dir, 'victim')).stdout).toBe('removed 1 entry\n')
     server.send('check')
@@ -648,7 +667,8 @@ process.on('message', async (message) => {
     expect(where).toEqual({ code: 0, stdout: 'removed 1 entry\n', stderr: '' })
     expect(pruned).toMatchObject({ code: 0, stderr: '' })
     expect(listed).toMatchObject({ code: 0, stderr: '' })
-    await sleep(100)
+    // And the server goes on writing after them.
+    await writesMoreThan(await writesMoreThan(0))
 
     server.send('stop')
     const { written } = (await next()) as { written: Record<string, number> }

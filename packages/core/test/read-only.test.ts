@@ -3,7 +3,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { JsonFileRepository, legacySessions } from 'json-file-repository'
 import { expiryToMtime } from '../src/expiry'
-import { directorySnapshot, makeTempDirectory, memoryLogger, removeDirectory } from './helpers'
+import {
+  directorySnapshot,
+  makeTempDirectory,
+  memoryLogger,
+  removeDirectory,
+  waitUntilOlderThan,
+} from './helpers'
 
 let root: string
 let directory: string
@@ -95,8 +101,7 @@ test('prune counts the stale temp files it removes apart from the expired entrie
   // The temp file's writer (pid 99999999) does not exist; its age is judged by ctime, which
   // cannot be set back: wait for the one-second grace every temp file gets.
   const temp = path.join(directory, '.stale.json.99999999.ab.tmp')
-  const grace = fs.statSync(temp).ctimeMs + 1100 - Date.now()
-  if (grace > 0) await new Promise((resolve) => setTimeout(resolve, grace))
+  await waitUntilOlderThan([temp], 1000)
   const repository = new JsonFileRepository(directory)
   expect(await repository.prune()).toBe(1)
   expect(repository.stats()).toMatchObject({ deletes: 1, tempFilesRemoved: 1 })

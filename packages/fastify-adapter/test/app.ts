@@ -125,9 +125,9 @@ export function temporaryDirectory(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`))
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+// The waits and the faked clock of the core's tests, shared.
+export { fakeClock, sleep, waitFor } from '../../core/test/helpers'
 
-/** Calls a callback-style store method and resolves with what it called back. */
 export function call<T>(method: (callback: (error: unknown, value?: T) => void) => void) {
   return new Promise<T | undefined>((resolve, reject) => {
     method((error, value) => (error ? reject(error) : resolve(value)))

@@ -7,8 +7,11 @@ import {
   type FileStoreOptions,
   JsonFileRepositoryError,
 } from 'fastify-file-session-store'
-import { Browser, buildApp, call, sleep, temporaryDirectory } from './app'
+import { Browser, buildApp, call, fakeClock, sleep, temporaryDirectory, waitFor } from './app'
 import { HttpBrowser, startServer } from './http'
+
+// Servers in child processes: sized for a loaded machine.
+jest.setTimeout(120_000)
 
 const ID = 'Kx3vQ9_mZ2-aB7cD1eF4gH6iJ8kL0nOp' // shaped like @fastify/session's default ids
 
@@ -41,6 +44,7 @@ beforeEach(() => {
   warnings.length = 0
 })
 afterEach(async () => {
+  jest.useRealTimers()
   await app?.close()
   app = undefined
   await store?.close()
@@ -167,45 +171,57 @@ describe('lazy writes', () => {
   })
 })
 
+// Time passes on a faked clock (Date only): an expiry passes when the test moves the clock, never
+// before, however slow the machine.
 describe('expiry', () => {
   test('an expired session is never returned and its file is removed', async () => {
+    const clock = fakeClock()
     open()
-    await setSession(
-      ID,
-      session({ a: 1 }, { originalMaxAge: 100, expires: new Date(Date.now() + 100) }),
-    )
+    const expires = Date.now() + 100
+    await setSession(ID, session({ a: 1 }, { originalMaxAge: 100, expires: new Date(expires) }))
     expect(await getSession(ID)).toMatchObject({ a: 1 })
-    await sleep(150)
+    clock.set(expires - 1)
+    expect(await getSession(ID)).toMatchObject({ a: 1 })
+    clock.set(expires)
     expect(await getSession(ID)).toBeNull()
     expect(fs.existsSync(store.sessionFile(ID))).toBe(false)
   })
 
   test('a session whose cookie has no expiry lives for ttl', async () => {
+    const clock = fakeClock()
     open({ ttl: 100 })
+    const savedAt = Date.now()
     await setSession(ID, session({ a: 1 }))
     expect(await getSession(ID)).toMatchObject({ a: 1, cookie: { expires: null } })
-    await sleep(150)
+    expect((await store.repository.getEntry(ID))?.expiresAt).toBe(savedAt + 100)
+    clock.set(savedAt + 99)
+    expect(await getSession(ID)).toMatchObject({ a: 1, cookie: { expires: null } })
+    clock.set(savedAt + 100)
     expect(await getSession(ID)).toBeNull()
   })
 
   test('abandoned sessions are removed by the prune timer without anyone asking', async () => {
+    const clock = fakeClock()
     open({ pruneInterval: 50 })
     await setSession(ID, session({}, { originalMaxAge: 30, expires: new Date(Date.now() + 30) }))
     await setSession(
       'kept',
       session({}, { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000) }),
     )
-    await sleep(250)
+    clock.advance(30)
+    // The timer is real: wait for what it does.
+    expect(await waitFor(() => !fs.existsSync(store.sessionFile(ID)))).toBe(true)
     expect(fs.readdirSync(directory).sort()).toEqual(['kept.json'])
   })
 
   test('prune() resolves to the number of expired sessions removed', async () => {
+    const clock = fakeClock()
     open()
     for (const id of ['a', 'b', 'c']) {
       await setSession(id, session({}, { originalMaxAge: 20, expires: new Date(Date.now() + 20) }))
     }
     await setSession('d', session())
-    await sleep(40)
+    clock.advance(20)
     expect(await store.prune()).toBe(3)
     expect(fs.readdirSync(directory)).toEqual(['d.json'])
   })
@@ -284,10 +300,26 @@ describe('hostile ids, files and values', () => {
     open()
     for (const bad of [null, undefined, 42]) {
       let error: unknown
-      expect(() => store.set(ID, bad as never, (e) => (error = e))).not.toThrow()
-      expect(() => store.touch(ID, bad as never, () => {})).not.toThrow()
-      await sleep(10)
+      let touchError: unknown
+      const calledBack = new Promise<void>((resolve) => {
+        expect(() =>
+          store.set(ID, bad as never, (e) => {
+            error = e
+            resolve()
+          }),
+        ).not.toThrow()
+      })
+      const touchCalledBack = new Promise<void>((resolve) => {
+        expect(() =>
+          store.touch(ID, bad as never, (e) => {
+            touchError = e
+            resolve()
+          }),
+        ).not.toThrow()
+      })
+      await Promise.all([calledBack, touchCalledBack])
       expect(error).toBeInstanceOf(Error)
+      expect(touchError).toBeInstanceOf(Error)
     }
     expect(fs.readdirSync(directory)).toEqual([])
   })
@@ -380,7 +412,7 @@ describe('restarts and several processes', () => {
         await browser.json(two, '/logout')
         expect((await browser.json(one, '/me')).status).toBe(401)
       } finally {
-        for (const server of servers) server.process.kill()
+        await Promise.all(servers.map((server) => server.stop()))
       }
     })
   })
