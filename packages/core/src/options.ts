@@ -295,11 +295,19 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     'a boolean',
     normalized.allowSharedDirectory,
   )
+  checkLogger(logger)
+  return normalized
+}
+
+/**
+ * Checks that `logger` has the methods a repository calls.
+ * @throws {TypeError} When it lacks `warn()` or `error()`.
+ */
+export function checkLogger(logger: Logger): void {
   check(
     typeof logger?.warn === 'function' && typeof logger.error === 'function',
     'logger',
     'an object with warn() and error() methods',
     logger,
   )
-  return normalized
 }

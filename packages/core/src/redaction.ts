@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { JsonFileRepositoryError, showKey } from './errors'
-import type { Logger } from './options'
+import { checkLogger, type Logger } from './options'
 
 /**
  * A short fingerprint of `key`: `#` and the first 8 hex digits of its SHA-256.
@@ -32,9 +32,11 @@ export function redactError(error: unknown): unknown {
 /**
  * A logger that passes what a repository reports to `logger`, with each key named by its
  * fingerprint and without file paths: for a repository whose keys are credentials.
- * @throws Never (but what `logger` throws).
+ * @throws {TypeError} When `logger` lacks `warn()` or `error()` (its calls throw what `logger`
+ *   throws).
  */
 export function redactLogger(logger: Logger): Logger {
+  checkLogger(logger)
   const redact = (level: 'warn' | 'error' | 'debug') => (object: object, message?: string) => {
     // `file` and `movedTo` are paths, which name the key.
     const { err, key, file: _, movedTo: __, ...record } = object as Record<string, unknown>

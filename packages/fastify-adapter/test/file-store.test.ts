@@ -485,7 +485,7 @@ describe('messages for misuse', () => {
     fs.writeFileSync(file, '')
     const error = thrown(() => new FileStore(file))
     expect(error).toBeInstanceOf(JsonFileRepositoryError)
-    expect(error).toMatchObject({ code: 'ERR_IO', cause: { code: 'EEXIST' } })
+    expect(error).toMatchObject({ code: 'ERR_IO', cause: { code: 'ENOTDIR' } })
     expect(error.message).toBe(`${file} is a file, not a directory`)
   })
 })
