@@ -465,5 +465,3 @@ main().catch((error: unknown) => {
   console.error(error)
   process.exitCode = 1
 })
-
-}
