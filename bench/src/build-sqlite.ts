@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 
-function sqliteLoads(): boolean {
+/** Whether better-sqlite3 (an optional dependency with a native build) loads here. */
+export function sqliteLoads(): boolean {
   try {
     const Database = require('better-sqlite3') as typeof import('better-sqlite3')
     new Database(':memory:').close()
@@ -19,7 +20,8 @@ function sqliteLoads(): boolean {
   }
 }
 
-if (!sqliteLoads()) {
+// Run as `node bench/dist/build-sqlite.js` (by `pnpm bench`), not when imported.
+if (require.main === module && !sqliteLoads()) {
   const env = { ...process.env }
   // The headers installed beside this node (Debian's /usr/include/node, official tarballs'
   // include/node), rather than a download from nodejs.org that may be out of reach.

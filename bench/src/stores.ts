@@ -35,6 +35,18 @@ export type StoreKind =
   | 'sqlite'
   | 'redis'
   | 'session-file-store'
+  | FreshnessKind
+
+/**
+ * FileStore with a faster freshness option than its default (an `lstat` on every read): a
+ * cache hit checked at most once a second, or never (one process per directory).
+ */
+export type FreshnessKind = 'file-store-revalidate' | 'file-store-trust'
+export const FRESHNESS: Record<FreshnessKind, number> = {
+  'file-store-revalidate': 1000,
+  'file-store-trust': Number.POSITIVE_INFINITY,
+}
+export const isFreshnessKind = (kind: StoreKind): kind is FreshnessKind => kind in FRESHNESS
 
 export interface StoreSpec {
   kind: StoreKind
@@ -65,6 +77,16 @@ export const STORE_INFO: Record<StoreKind, StoreInfo> = {
   sqlite: { label: 'better-sqlite3 (WAL)', persistent: true, fsync: false },
   redis: { label: 'connect-redis + redis-server', persistent: true, fsync: false },
   'session-file-store': { label: 'session-file-store 1.5', persistent: true, fsync: true },
+  'file-store-revalidate': {
+    label: 'FileStore revalidateAfter: 1000',
+    persistent: true,
+    fsync: true,
+  },
+  'file-store-trust': {
+    label: 'FileStore revalidateAfter: Infinity',
+    persistent: true,
+    fsync: true,
+  },
 }
 
 /** The floor that matches a store: with fsync where the store fsyncs. */
@@ -76,6 +98,8 @@ export async function openStore(spec: StoreSpec): Promise<BenchStore> {
   switch (spec.kind) {
     case 'file-store':
     case 'file-store-nofsync':
+    case 'file-store-revalidate':
+    case 'file-store-trust':
       return fileStore(spec)
     case 'floor-fsync':
     case 'floor':
@@ -97,7 +121,12 @@ function fileStore(spec: StoreSpec): BenchStore {
   const store =
     spec.kind === 'file-store'
       ? new FileStore(spec.directory)
-      : new FileStore({ directory: spec.directory, fsync: false })
+      : isFreshnessKind(spec.kind)
+        ? new FileStore({
+            directory: spec.directory,
+            cache: { revalidateAfter: FRESHNESS[spec.kind] },
+          })
+        : new FileStore({ directory: spec.directory, fsync: false })
   return {
     set: (id, session, callback) => store.set(id, session as Session, callback),
     get: (id, callback) => store.get(id, callback),

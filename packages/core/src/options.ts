@@ -324,8 +324,8 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
 }
 
 /**
- * Checks that `logger` is one (see {@link Logger}).
- * @throws {TypeError} When it has no `warn()` or `error()` method, showing what it is.
+ * Checks that `logger` has the methods a repository calls.
+ * @throws {TypeError} When it lacks `warn()` or `error()`.
  */
 export function checkLogger(logger: Logger): void {
   check(

@@ -32,8 +32,8 @@ export function redactError(error: unknown): unknown {
 /**
  * A logger that passes what a repository reports to `logger`, with each key named by its
  * fingerprint and without file paths: for a repository whose keys are credentials.
- * @throws {TypeError} When `logger` has no `warn()` or `error()` method (the wrapper then
- *   throws what `logger` throws).
+ * @throws {TypeError} When `logger` lacks `warn()` or `error()` (its calls throw what `logger`
+ *   throws).
  */
 export function redactLogger(logger: Logger): Logger {
   checkLogger(logger)
