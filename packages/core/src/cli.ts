@@ -4,7 +4,9 @@
  * such as the sessions of fastify-file-session-store, while servers keep using it. It goes
  * through the repository like any other process: a removal is seen by every server on its next
  * read. Commands that inspect open it read-only, so they change no file (an expired or corrupt
- * file is left in place); `rm`, `prune` and `import` change only what they report.
+ * file is left in place); `rm`, `prune` and `import` change only what they report. `migrate`,
+ * and `rm` or `prune` given `--legacy`, also convert the session files of
+ * @itrocks/fastify-file-session-store 0.3 they come across, as FileStore does.
  *
  * This file parses the command line, runs one command and turns its failure into an exit code;
  * each command lives in its own file under `commands/`.
@@ -26,6 +28,7 @@ import {
   type Values,
 } from './commands/command'
 import { errorCode, JsonFileRepositoryError } from './errors'
+import { legacySessions } from './sessions'
 
 const programHelp = `Usage: ${NAME} <command> <dir> [options]
 
@@ -38,6 +41,11 @@ ${Object.values(commands)
   .join('\n')}
 
 Options:
+  --legacy       with a command that writes: also read the session files of
+                 @itrocks/fastify-file-session-store 0.3 (<dir>/<id>, no extension),
+                 converting each to <id>.json (see migrate)
+  --ttl <ms>     with --legacy and migrate: lifetime of such a session without
+                 cookie.expires, from its last write (default 86400000)
   -h, --help     show help (also after a command: ${NAME} ls --help)
   -v, --version  show the version
 
@@ -57,6 +65,8 @@ async function main(argv: string[]): Promise<void> {
   help = `${NAME} ${name} --help`
   const { values, positionals } = parseCommandLine(rest, {
     help: { type: 'boolean', short: 'h' },
+    legacy: { type: 'boolean' },
+    ttl: { type: 'string' },
     ...command.options,
   })
   if (values.help) return print(`Usage: ${NAME} ${command.usage}\n\n${command.help}`)
@@ -67,12 +77,30 @@ async function main(argv: string[]): Promise<void> {
   }
   // A writable repository creates a missing directory; a command given a wrong path must not.
   checkDirectory(directory)
-  const repository = openRepository(directory, command.writes?.(values) ?? false)
+  const writable = command.writes?.(values) ?? false
+  const legacy = command.legacy === true || values.legacy === true
+  // Converting a legacy file writes: an inspection converts none (see the migrate command).
+  if (legacy && !writable) throw new UsageError(`--legacy converts files: ${name} changes none`)
+  if (!legacy && values.ttl !== undefined) throw new UsageError('--ttl goes with --legacy')
+  const format = legacy ? legacySessions(ttlOf(values.ttl)) : undefined
+  const repository = openRepository(directory, writable, format)
   try {
     await command.run(repository, args, values)
   } finally {
     await repository.close()
   }
+}
+
+/** The `--ttl` given, FileStore's default without one. */
+function ttlOf(value: Values[string]): number {
+  if (value === undefined) return 86_400_000
+  const ttl = Number(value)
+  if (!Number.isSafeInteger(ttl) || ttl <= 0) {
+    throw new UsageError(
+      `--ttl wants a positive number of milliseconds, got ${JSON.stringify(value)}`,
+    )
+  }
+  return ttl
 }
 
 /**

@@ -80,17 +80,19 @@ export class EntryFiles {
     return this.#prefix + name
   }
 
-  /** Reads, checks and caches the file of `key`: `undefined` when missing, expired or bad. */
-  async load<T>(key: string, file: string): Promise<RepositoryEntry<T> | undefined> {
-    let result: Awaited<ReturnType<typeof readRegularFile>>
-    try {
-      result = await readRegularFile(file, this.#limits)
-    } catch (error) {
-      throw ioError('read', key, file, error)
-    }
+  /**
+   * Reads, checks and caches the file of `key`: `undefined` when missing, expired or bad, or
+   * what `missing` resolves to when there is no file.
+   */
+  async load<T>(
+    key: string,
+    file: string,
+    missing?: () => Promise<RepositoryEntry<T> | undefined>,
+  ): Promise<RepositoryEntry<T> | undefined> {
+    const result = await this.read(key, file)
     if (result === undefined) {
       this.#cache.delete(key)
-      return undefined
+      return missing?.()
     }
     if ('notAFile' in result) {
       await this.quarantine(key, file, result.notAFile)
@@ -115,16 +117,29 @@ export class EntryFiles {
   }
 
   /**
+   * Reads `file`, of `key`, within the limits of the options (see `readRegularFile`).
+   * @throws {JsonFileRepositoryError} `ERR_IO` for any failure but a missing file.
+   */
+  async read(key: string, file: string): ReturnType<typeof readRegularFile> {
+    try {
+      return await readRegularFile(file, this.#limits)
+    } catch (error) {
+      throw ioError('read', key, file, error)
+    }
+  }
+
+  /**
    * Writes `json` to the file of `key` atomically, with its expiry on it before the rename.
-   * With `update`, only if the file exists (see `replaceOnly` of `writeFileAtomic`).
-   * @returns Whether it wrote: `false` only when `update` found no file.
+   * With `only: 'existing'`, only if the file exists (see `replaceOnly` of `writeFileAtomic`);
+   * with `only: 'new'`, only if it does not (see `exclusive`).
+   * @returns Whether it wrote: `false` only when `only` found the file missing, or there.
    */
   async write(
     key: string,
     file: string,
     json: string,
     expiresAt: number | undefined,
-    update = false,
+    only?: 'existing' | 'new',
   ): Promise<boolean> {
     // Until the write is done the cache must not answer for this key.
     this.#cache.delete(key)
@@ -134,7 +149,8 @@ export class EntryFiles {
       chmod: this.#chmod,
       mtime: expiryToMtime(expiresAt),
       fsync: this.#options.fsync,
-      replaceOnly: update,
+      replaceOnly: only === 'existing',
+      exclusive: only === 'new',
     }
     for (let attempt = 1; ; attempt++) {
       const temp = this.#prefix + tempFileName(name, this.#nextTempId())
@@ -151,6 +167,7 @@ export class EntryFiles {
         return true
       } catch (error) {
         const code = errorCode(error)
+        if (only === 'new' && code === 'EEXIST') return false
         if (attempt > 1 || (code !== 'ENOENT' && code !== 'EISDIR')) {
           throw ioError('write', key, file, error)
         }
@@ -227,12 +244,21 @@ export class EntryFiles {
       return true
     }
     this.#counters.deletes++
+    await this.syncDirectory('delete', key, file)
+    return true
+  }
+
+  /**
+   * With `fsync`, flushes the directory, so that the renames and unlinks done before the call
+   * survive a power loss (see directory-sync.ts).
+   * @throws {JsonFileRepositoryError} `ERR_IO`, as a failure to `operation` the file of `key`.
+   */
+  async syncDirectory(operation: string, key: string, file: string): Promise<void> {
     try {
       await this.#directorySync?.sync()
     } catch (error) {
-      throw ioError('delete', key, file, error)
+      throw ioError(operation, key, file, error)
     }
-    return true
   }
 
   /**

@@ -32,6 +32,8 @@ export function signature(stats: fs.Stats): Signature {
 /** The result of reading a file that exists but is not a regular file we may read. */
 export interface NotAFile {
   notAFile: string
+  /** Those of the file opened and refused (none for a symbolic link, which is not opened). */
+  stats?: fs.Stats
 }
 
 // O_NOFOLLOW: a symlink is refused (ELOOP), never followed out of the directory.
@@ -78,7 +80,7 @@ export function readRegularFile(
       fs.fstat(fd, (error, stats) => {
         if (error) return finish(undefined, error)
         const refused = refusal(stats, limits)
-        if (refused !== undefined) return finish({ notAFile: refused })
+        if (refused !== undefined) return finish({ notAFile: refused, stats })
         const buffer = Buffer.allocUnsafe(stats.size)
         const readFrom = (offset: number) => {
           if (offset === buffer.length) return finish({ text: buffer.toString('utf8'), stats })
@@ -115,6 +117,11 @@ export interface AtomicWriteOptions {
   fsync: boolean
   /** Only replace a file that exists: when `file` is missing, write nothing. */
   replaceOnly?: boolean
+  /**
+   * Never replace a file already at `file`: the write then fails with `EEXIST`. The temp file is
+   * linked to `file` (which fails if it exists, atomically) and unlinked, instead of renamed.
+   */
+  exclusive?: boolean
 }
 
 /**
@@ -157,7 +164,11 @@ export function writeFileAtomic(
               done(missing ? null : error)
             })
           },
-          (done) => (missing ? done(null) : fs.rename(temp, file, done)),
+          (done) => {
+            if (missing) return done(null)
+            if (!options.exclusive) return fs.rename(temp, file, done)
+            fs.link(temp, file, (error) => (error ? done(error) : fs.unlink(temp, done)))
+          },
           (done) => {
             if (missing) return done(null)
             renamed = true

@@ -10,4 +10,12 @@ export {
   type Logger,
 } from './options'
 export { fingerprint, redactError, redactLogger } from './redaction'
-export type { EntryInfo, RepositoryEntry, RepositoryStats, SetOptions } from './types'
+export { legacySessions, recordToSession, type SessionRecord, toSessionRecord } from './sessions'
+export type {
+  EntryInfo,
+  LegacyFormat,
+  MigrationReport,
+  RepositoryEntry,
+  RepositoryStats,
+  SetOptions,
+} from './types'

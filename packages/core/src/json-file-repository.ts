@@ -15,7 +15,14 @@ import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
 import { signature } from './file-io'
 import { parse, serialize } from './format'
-import { fileNameToKey, invalidKeyReason, keyToFileName, tempFileWriter } from './keys'
+import {
+  fileNameToKey,
+  invalidKeyReason,
+  keyToFileName,
+  legacyFileNameToKey,
+  tempFileWriter,
+} from './keys'
+import { LegacyFiles, type Migration } from './legacy-files'
 import {
   type JsonFileRepositoryOptions,
   type NormalizedOptions,
@@ -23,7 +30,14 @@ import {
   show,
 } from './options'
 import { type Snapshot, SnapshotCache } from './snapshot-cache'
-import type { Counters, EntryInfo, RepositoryEntry, RepositoryStats, SetOptions } from './types'
+import type {
+  Counters,
+  EntryInfo,
+  MigrationReport,
+  RepositoryEntry,
+  RepositoryStats,
+  SetOptions,
+} from './types'
 import { WriteQueue } from './write-queue'
 
 /** What `set` returns when it has nothing to do. */
@@ -61,6 +75,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   readonly #cache: SnapshotCache
   readonly #queue = new WriteQueue<Write, boolean>()
   readonly #files: EntryFiles
+  /** With the `legacyFiles` option: the files of an earlier store, converted when met. */
+  readonly #legacy: LegacyFiles | undefined
   readonly #counters: Counters = {
     hits: 0,
     misses: 0,
@@ -104,6 +120,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       this.#counters,
       (key) => this.#queue.busy(key),
     )
+    const { legacyFiles, maxFileSize } = this.#options
+    this.#legacy = legacyFiles && new LegacyFiles(this.#files, legacyFiles, maxFileSize)
     const { pruneInterval, logger } = this.#options
     if (pruneInterval > 0) {
       this.#timer = setInterval(() => {
@@ -164,6 +182,15 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       return toEntry(key, parse<T>(cached.json), cached)
     }
     this.#counters.misses++
+    const legacy = this.#legacy && (() => this.#loadLegacy<T>(key, file))
+    return this.#files.load<T>(key, file, legacy)
+  }
+
+  /** A key with no file: its legacy file, if it has one, converted, then its new file read. */
+  async #loadLegacy<T>(key: string, file: string): Promise<RepositoryEntry<T> | undefined> {
+    if (legacyFileNameToKey(key) === undefined) return undefined
+    await this.#migrate(key)
+    // Read again whatever came of it: another process may have converted it just before.
     return this.#files.load<T>(key, file)
   }
 
@@ -237,7 +264,13 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       if (await this.#files.touch(key, file, write.expiresAt, cached)) return true
     }
     // With `update`, a file that the touch found gone is not made again here either.
-    return this.#files.write(key, file, write.json, write.expiresAt, write.update)
+    return this.#files.write(
+      key,
+      file,
+      write.json,
+      write.expiresAt,
+      write.update ? 'existing' : undefined,
+    )
   }
 
   /**
@@ -265,7 +298,11 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     this.#assertWritable()
     const file = this.path(key)
     // A set queued before this delete stays before it; one made after must queue after it.
-    return this.#queue.run(key, () => this.#files.remove(key, file))
+    return this.#queue.run(key, async () => {
+      // A legacy file left beside the entry would bring the deleted entry back.
+      const legacy = (await this.#legacy?.remove(key)) ?? false
+      return (await this.#files.remove(key, file)) || legacy
+    })
   }
 
   /**
@@ -333,6 +370,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
           return Number(await this.#files.pruneExpired(key, this.#files.file(name), now))
         }
         if (tempFileWriter(name) !== undefined) await this.#files.pruneTemp(name, now)
+        const legacyKey = this.#legacy && legacyFileNameToKey(name)
+        if (legacyKey !== undefined) return Number((await this.#migrate(legacyKey)) === 'expired')
         return 0
       },
     )
@@ -340,6 +379,41 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     const forget = () => this.#prunes.delete(pruning)
     pruning.then(forget, forget)
     return pruning
+  }
+
+  /**
+   * Converts every legacy file (see the `legacyFiles` option) into an entry now, rather than
+   * when each is met: for a deployment that wants the directory upgraded at once. Idempotent,
+   * and safe while other processes use the directory (see the option for what a conversion does).
+   * @returns How many files were converted, left behind by an entry that already had a current
+   *   file (and removed), expired (and removed), and moved aside as corrupt.
+   * @throws {TypeError} Without the `legacyFiles` option.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  async migrate(): Promise<MigrationReport> {
+    this.#assertOpen()
+    if (this.#legacy === undefined) {
+      throw new TypeError('`migrate()` needs the `legacyFiles` option')
+    }
+    const report: MigrationReport = { migrated: 0, superseded: 0, expired: 0, corrupt: 0 }
+    await visitNames(
+      this.directory,
+      PRUNE_CONCURRENCY,
+      () => this.#closed,
+      async (name) => {
+        const key = legacyFileNameToKey(name)
+        const migration = key === undefined ? 'missing' : await this.#migrate(key)
+        if (migration !== 'missing') report[migration]++
+        return 0
+      },
+    )
+    return report
+  }
+
+  /** Converts the legacy file of `key`, in the key's queue. */
+  #migrate(key: string): Promise<Migration> {
+    const file = this.#files.file(keyToFileName(key) as string)
+    return this.#queue.run(key, () => (this.#legacy as LegacyFiles).migrate(key, file))
   }
 
   /**
@@ -400,7 +474,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   #entryStats(): AsyncIterableIterator<[string, string, fs.Stats]> {
     this.#assertOpen()
-    return readEntryStats(this.directory, (name) => this.#files.file(name))
+    const migrate =
+      this.#legacy && (async (key: string) => (await this.#migrate(key)) === 'migrated')
+    return readEntryStats(this.directory, (name) => this.#files.file(name), migrate)
   }
 
   /** The file of `key`, after checking the key and that the repository is open. */

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util'
+import type { LegacyFormat } from './types'
 
 /** A pino-style logger: `app.log` of Fastify, `console` or pino itself all fit. */
 export interface Logger {
@@ -100,6 +101,14 @@ export interface JsonFileRepositoryOptions {
    * @default false
    */
   allowSharedDirectory?: boolean
+  /**
+   * Also read the files an earlier store named `<key>` (no extension, keys of the characters
+   * `A-Z a-z 0-9 _ -` only), converting each with this format into a `<key>.json` entry the
+   * first time it is met: by `get`, `delete`, `prune()`, a listing or `migrate()`. Not with
+   * `readOnly`: converting writes the new file and removes the old one.
+   * @default none: such files are foreign and left alone
+   */
+  legacyFiles?: LegacyFormat
 }
 
 export interface NormalizedOptions {
@@ -113,6 +122,7 @@ export interface NormalizedOptions {
   readOnly: boolean
   maxFileSize: number
   allowSharedDirectory: boolean
+  legacyFiles: LegacyFormat | undefined
 }
 
 const warningLogger: Logger = {
@@ -150,6 +160,7 @@ const OPTION_NAMES = Object.keys({
   readOnly: true,
   maxFileSize: true,
   allowSharedDirectory: true,
+  legacyFiles: true,
 } satisfies Record<keyof JsonFileRepositoryOptions, true>)
 
 const CACHE_OPTION_NAMES = Object.keys({
@@ -233,6 +244,7 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     readOnly: options.readOnly ?? false,
     maxFileSize: options.maxFileSize ?? 16 * 1024 * 1024,
     allowSharedDirectory: options.allowSharedDirectory ?? false,
+    legacyFiles: options.legacyFiles,
   }
   const { cache: bounds, logger } = normalized
   if (bounds) {
@@ -294,6 +306,18 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     'allowSharedDirectory',
     'a boolean',
     normalized.allowSharedDirectory,
+  )
+  check(
+    normalized.legacyFiles === undefined || typeof normalized.legacyFiles.convert === 'function',
+    'legacyFiles',
+    'an object with a convert() method',
+    normalized.legacyFiles,
+  )
+  check(
+    !normalized.readOnly || normalized.legacyFiles === undefined,
+    'legacyFiles',
+    'unset with readOnly (converting a file writes)',
+    normalized.legacyFiles,
   )
   checkLogger(logger)
   return normalized

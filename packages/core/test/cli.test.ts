@@ -83,11 +83,11 @@ describe('help and usage', () => {
       const result = await run(...args)
       expect(result).toMatchObject({ code: 0, stderr: '' })
       expect(result.stdout).toMatch(/^Usage: json-file-repository <command>/)
-      for (const command of ['stats', 'ls', 'get', 'rm', 'prune']) {
+      for (const command of ['stats', 'ls', 'get', 'rm', 'prune', 'migrate']) {
         expect(result.stdout).toContain(`  ${command} <dir>`)
       }
     }
-    for (const command of ['stats', 'ls', 'get', 'rm', 'prune']) {
+    for (const command of ['stats', 'ls', 'get', 'rm', 'prune', 'migrate']) {
       const result = await run(command, '--help')
       expect(result).toMatchObject({ code: 0, stderr: '' })
       expect(result.stdout).toMatch(new RegExp(`^Usage: json-file-repository ${command} <dir>`))
@@ -187,6 +187,7 @@ describe('stats', () => {
       newest: { key: 'second', changedAt: second?.changedAt },
       quarantined: 1,
       tempFiles: 1,
+      legacyFiles: 0,
     })
 
     const text = await run('stats', dir)
@@ -197,6 +198,83 @@ describe('stats', () => {
     expect(text.stdout).toMatch(/^temp files: +1$/m)
     // Read-only: the expired entry is still there for prune to remove.
     expect(fs.existsSync(repository.path('gone'))).toBe(true)
+  })
+})
+
+describe('session files of @itrocks/fastify-file-session-store 0.3 (<dir>/<id>)', () => {
+  const ID = 'Kx3vQ9_mZ2-aB7cD1eF4gH6iJ8kL0nOp'
+  /** A session file as 0.3 wrote one: the whole session JSON, `cookie.expires` included. */
+  function writeLegacy(id: string, expires: string | null, writtenAt = Date.now()): void {
+    const file = path.join(dir, id)
+    fs.writeFileSync(file, JSON.stringify({ cookie: { expires, path: '/' }, user: { id } }))
+    fs.utimesSync(file, writtenAt / 1000, writtenAt / 1000)
+  }
+  const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString()
+
+  test('stats counts them; inspection leaves them alone; rm and prune convert them with --legacy', async () => {
+    writeLegacy(ID, null)
+    writeLegacy('expired', hourAgo())
+    writeLegacy('gone', null)
+    expect(JSON.parse((await run('stats', dir, '--json')).stdout)).toMatchObject({
+      entries: 0,
+      legacyFiles: 3,
+    })
+    expect((await run('ls', dir)).stdout).toBe('')
+    expectError(await run('get', dir, ID), 1, /no entry for key/)
+    // Converting writes: an inspection refuses to.
+    for (const args of [
+      ['ls', dir],
+      ['get', dir, ID],
+      ['rm', dir, ID, '--dry-run'],
+    ]) {
+      const [command, ...rest] = args as [string, ...string[]]
+      expectError(await run(command, ...rest, '--legacy'), 2, /--legacy converts files: /)
+    }
+    expectError(await run('prune', dir, '--ttl', '1000'), 2, /--ttl goes with --legacy/)
+    expect(fs.readdirSync(dir).sort()).toEqual([ID, 'expired', 'gone'])
+
+    // rm removes a session whichever store wrote it.
+    expect(await run('rm', dir, 'gone', '--legacy')).toMatchObject({
+      code: 0,
+      stdout: 'removed 1 entry\n',
+    })
+    writeLegacy('idle', null, Date.now() - 3 * 3_600_000)
+    expect(await run('prune', dir, '--legacy', '--ttl', '3600000')).toMatchObject({
+      code: 0,
+      stdout: 'pruned 2 expired entries, 0 stale temp files\n',
+      stderr: '',
+    })
+    expect(fs.readdirSync(dir)).toEqual([`${ID}.json`])
+    expect(JSON.parse((await run('get', dir, ID)).stdout)).toEqual({
+      cookie: { expires: null, path: '/' },
+      user: { id: ID },
+    })
+  })
+
+  test('migrate converts them all, then finds nothing to do', async () => {
+    writeLegacy(ID, new Date(Date.now() + 3_600_000).toISOString())
+    writeLegacy('idle', null, Date.now() - 2 * 3_600_000)
+    writeLegacy('expired', hourAgo())
+    fs.writeFileSync(path.join(dir, 'broken'), '{"cookie":')
+    await repository.set('current', { user: 'new' })
+    writeLegacy('current', null)
+    const first = await run('migrate', dir, '--ttl', '3600000')
+    expect(first).toEqual({
+      code: 0,
+      stdout: 'migrated 1, superseded 1, expired 2, moved aside 1\n',
+      stderr: expect.stringMatching(/^json-file-repository: warning: the file of key "broken"/),
+    })
+    expect((await run('migrate', dir)).stdout).toBe(
+      'migrated 0, superseded 0, expired 0, moved aside 0\n',
+    )
+    expect(
+      fs
+        .readdirSync(dir)
+        .filter((name) => !name.startsWith('broken.corrupt-'))
+        .sort(),
+    ).toEqual([`${ID}.json`, 'current.json'])
+    expect(await repository.get('current')).toEqual({ user: 'new' })
+    expectError(await run('migrate', dir, '--ttl', 'a day'), 2, /--ttl wants a positive number/)
   })
 })
 
@@ -351,7 +429,10 @@ describe('prune', () => {
 })
 
 describe('read-only inspection', () => {
-  /** A directory as servers leave it: live, expired, corrupt, a directory, temp and foreign files. */
+  /**
+   * A directory as servers leave it: live, expired, corrupt, a directory, temp, foreign and
+   * legacy files.
+   */
   async function fillDirectory(): Promise<void> {
     await repository.set('a', { user: { id: 42 } }, { expiresAt: Date.now() + 3_600_000 })
     await repository.set('b', { user: { id: 7 } })
@@ -363,6 +444,11 @@ describe('read-only inspection', () => {
     fs.writeFileSync(path.join(dir, '.a.json.99999999.ab.tmp'), '{')
     fs.writeFileSync(path.join(dir, 'x.json.corrupt-1700000000000'), '{')
     fs.writeFileSync(path.join(dir, 'README.txt'), 'foreign')
+    // A session file of @itrocks/fastify-file-session-store 0.3: only migrate or --legacy convert it.
+    fs.writeFileSync(
+      path.join(dir, 'Kx3vQ9_legacy'),
+      '{"cookie":{"expires":null},"user":{"id":42}}',
+    )
     // Old enough to be stale: a command that pruned on the side would remove it.
     await waitUntilOlderThan([path.join(dir, '.a.json.99999999.ab.tmp')], 1000)
   }
@@ -384,6 +470,9 @@ describe('read-only inspection', () => {
       ['rm', dir, '--where', 'user.id=42', '--dry-run'],
       ['rm', dir, 'a', 'old1', 'corrupt', 'folder', '--dry-run'],
       ['export', dir],
+      ['get', dir, 'Kx3vQ9_legacy'],
+      ['ls', dir, '--legacy'],
+      ['rm', dir, 'Kx3vQ9_legacy', '--dry-run', '--legacy'],
     ]
     for (const [command, ...args] of commands) {
       const result = await run(command as string, ...args)

@@ -50,7 +50,7 @@ describe('unknown options', () => {
     const error = thrown(() => new JsonFileRepository(directory, untyped({ secret: 'x' })))
     expect(error).toBeInstanceOf(TypeError)
     expect(error.message).toBe(
-      'Unknown option `secret`; the options are `cache`, `fsync`, `fileMode`, `directoryMode`, `pruneInterval`, `touchAfter`, `logger`, `readOnly`, `maxFileSize`, `allowSharedDirectory`',
+      'Unknown option `secret`; the options are `cache`, `fsync`, `fileMode`, `directoryMode`, `pruneInterval`, `touchAfter`, `logger`, `readOnly`, `maxFileSize`, `allowSharedDirectory`, `legacyFiles`',
     )
   })
 

@@ -1,9 +1,10 @@
 /**
  * The packages as npm users get them: both packed with `pnpm pack` from the build (`pnpm build`
  * first, as for the other tests that use it), then checked as a registry would see them
- * (publint, @arethetypeswrong/cli, `npm publish --dry-run`, all offline) and, for the core,
- * installed with npm into a fresh project, loaded with `require`, with ESM `import`, and
- * type-checked.
+ * (publint, @arethetypeswrong/cli, `npm publish --dry-run`, all offline), the adapter's
+ * dependencies and peer dependencies checked against what it imports and is tested with, and,
+ * for the core, installed with npm into a fresh project, loaded with `require`, with ESM
+ * `import`, and type-checked.
  *
  * Packing only reads `dist`, which other test files run in child processes at the same time.
  */
@@ -180,6 +181,36 @@ test.each(names)(
   },
   TIMEOUT,
 )
+
+test('the packed adapter declares its tested peers and every package its declarations import', () => {
+  const { root, files } = packedPackage('fastify-file-session-store')
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
+  const adapter = packages['fastify-file-session-store'] as string
+  const tested = JSON.parse(fs.readFileSync(path.join(adapter, 'package.json'), 'utf8'))
+  // The app's own fastify and @fastify/session, in the ranges the tests run.
+  expect(manifest.peerDependencies).toEqual({
+    '@fastify/session': tested.devDependencies['@fastify/session'],
+    fastify: tested.devDependencies.fastify,
+  })
+  const core = JSON.parse(fs.readFileSync(path.join(packageDirectory, 'package.json'), 'utf8'))
+  expect(manifest.dependencies).toEqual({ 'json-file-repository': `^${core.version}` })
+  const imported = new Set<string>()
+  for (const file of files.filter((file) => file.endsWith('.d.ts'))) {
+    const text = fs.readFileSync(path.join(root, file), 'utf8')
+    for (const [, specifier] of text.matchAll(/from '([^.][^']*)'/g))
+      imported.add(specifier as string)
+  }
+  expect([...imported].sort()).toEqual([
+    '@fastify/session',
+    'fastify',
+    'json-file-repository',
+    'node:stream',
+  ])
+  const declared = { ...manifest.dependencies, ...manifest.peerDependencies }
+  for (const specifier of imported) {
+    if (!specifier.startsWith('node:')) expect(declared).toHaveProperty([specifier])
+  }
+})
 
 test(
   'the packed core installs with npm and works from require, import and TypeScript',

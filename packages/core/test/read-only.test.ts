@@ -1,7 +1,7 @@
 /** `readOnly: true`: a repository for tools that inspect a directory and must not change it. */
 import fs from 'node:fs'
 import path from 'node:path'
-import { JsonFileRepository } from 'json-file-repository'
+import { JsonFileRepository, legacySessions } from 'json-file-repository'
 import { expiryToMtime } from '../src/expiry'
 import {
   directorySnapshot,
@@ -83,9 +83,14 @@ test('a missing directory is not created: every read is a miss', async () => {
   await repository.close()
 })
 
-test('readOnly with a prune timer, or not a boolean, is a TypeError', () => {
+test('readOnly with a prune timer or legacy files, or not a boolean, is a TypeError', () => {
   expect(() => new JsonFileRepository(directory, { readOnly: true, pruneInterval: 1000 })).toThrow(
     '`pruneInterval` must be 0 with readOnly',
+  )
+  // Converting a legacy file writes one file and removes another.
+  const legacyFiles = legacySessions(86_400_000)
+  expect(() => new JsonFileRepository(directory, { readOnly: true, legacyFiles })).toThrow(
+    '`legacyFiles` must be unset with readOnly',
   )
   expect(
     () => new JsonFileRepository(directory, { readOnly: 'yes' as unknown as boolean }),

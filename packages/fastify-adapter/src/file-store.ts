@@ -8,9 +8,14 @@ import {
   JsonFileRepository,
   JsonFileRepositoryError,
   type Logger,
+  legacySessions,
+  type MigrationReport,
   type RepositoryEntry,
+  recordToSession,
   redactError,
   redactLogger,
+  type SessionRecord,
+  toSessionRecord,
 } from 'json-file-repository'
 
 /**
@@ -78,12 +83,25 @@ export interface FileStoreOptions {
    * @default false
    */
   allowSharedDirectory?: boolean
+  /**
+   * Read the session files of @itrocks/fastify-file-session-store 0.3 (`<directory>/<id>`, no
+   * extension), each converted to `<id>.json` the first time it is met. `false` once none is
+   * left saves a look for one on each read of an unknown id.
+   * @default true
+   */
+  legacyFiles?: boolean
+}
+
+/** A session as {@link FileStore.list} gives it, as @itrocks/fastify-file-session-store 0.3 did. */
+export interface StoredSession {
+  id: string
+  data: Session
+  /** When the session was last saved (or its expiry moved). */
+  updatedAt: Date
 }
 
 type Callback = (error?: unknown) => void
 type SessionCallback = (error: unknown, session?: Session | null) => void
-/** What is stored: the session as JSON, its `cookie.expires` kept as the file's expiry. */
-type SessionRecord = Record<string, unknown> & { cookie?: Record<string, unknown> }
 
 /** Every option name, listed by an object the compiler holds to the interface. */
 const OPTION_NAMES = Object.keys({
@@ -98,13 +116,12 @@ const OPTION_NAMES = Object.keys({
   directoryMode: true,
   maxFileSize: true,
   allowSharedDirectory: true,
+  legacyFiles: true,
 } satisfies Record<keyof FileStoreOptions, true>)
 
 /** A `ttl` below this is most likely a number of seconds. */
 const SHORT_TTL = 60_000
 
-/** Own keys that would replace the prototype of the Session `@fastify/session` copies into. */
-const UNSAFE_KEYS = ['__proto__', 'constructor', 'prototype']
 /** How many session ids a store remembers having loaded or destroyed (see `#known`). */
 const KNOWN_SESSIONS = 100_000
 /** A session used more recently than this may still have a request in flight. */
@@ -122,6 +139,11 @@ const IN_FLIGHT = 60_000
  * })
  */
 export class FileStore implements SessionStore {
+  /**
+   * The directory as given to the constructor, relative or absolute, as
+   * @itrocks/fastify-file-session-store 0.3 kept it (`repository.directory` is absolute).
+   */
+  readonly directory: string
   /** The repository of the session files, for scripts and tools. */
   readonly repository: JsonFileRepository<SessionRecord>
   readonly #ttl: number
@@ -158,10 +180,14 @@ export class FileStore implements SessionStore {
       )
     }
     checkOptionNames(given, OPTION_NAMES)
-    const { directory, ttl, touchAfter, pruneInterval, ...passed } = given as FileStoreOptions
+    const { directory, ttl, touchAfter, pruneInterval, legacyFiles, ...passed } =
+      given as FileStoreOptions
     this.#ttl = ttl ?? 86_400_000
     if (!Number.isSafeInteger(this.#ttl) || this.#ttl <= 0) {
       throw new TypeError(`\`ttl\` must be a positive number of milliseconds, got ${show(ttl)}`)
+    }
+    if (legacyFiles !== undefined && typeof legacyFiles !== 'boolean') {
+      throw new TypeError(`\`legacyFiles\` must be a boolean, got ${show(legacyFiles)}`)
     }
     // Session ids are credentials: whatever the repository reports names them by fingerprint.
     this.#logger = redactLogger(passed.logger ?? warningLogger)
@@ -171,7 +197,9 @@ export class FileStore implements SessionStore {
       touchAfter: touchAfter ?? 60_000,
       pruneInterval: pruneInterval ?? 600_000,
       maxFileSize: passed.maxFileSize ?? 1024 * 1024,
+      ...(legacyFiles === false ? {} : { legacyFiles: legacySessions(this.#ttl) }),
     })
+    this.directory = directory
     if (this.#ttl < SHORT_TTL) {
       this.#warn(
         `\`ttl\` is ${this.#ttl} ms (${this.#ttl / 1000} s): FileStore durations are milliseconds, not seconds (for ${this.#ttl} seconds, write \`ttl: ${this.#ttl * 1000}\`)`,
@@ -249,7 +277,6 @@ export class FileStore implements SessionStore {
    * Calls back with a `JsonFileRepositoryError` `ERR_IO` when the file cannot be removed.
    */
   destroy(sessionId: string, callback: Callback): void {
-    this.#remember(sessionId)
     settle(this.#destroy(sessionId), callback)
   }
 
@@ -273,6 +300,34 @@ export class FileStore implements SessionStore {
     settle(this.#all(), callback)
   }
 
+  /**
+   * Every live session with its id and last save, as @itrocks/fastify-file-session-store 0.3's
+   * `list()` gave them (for @itrocks/session's `ManageableSessionStore`).
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  list(): Promise<StoredSession[]> {
+    return redacted(this.#list())
+  }
+
+  /**
+   * Removes a session, as `destroy` does (a save in flight cannot bring it back): what
+   * @itrocks/fastify-file-session-store 0.3 called it.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED` (naming the session by fingerprint).
+   */
+  revoke(sessionId: string): Promise<void> {
+    return redacted(this.#destroy(sessionId))
+  }
+
+  /**
+   * Converts every session file of @itrocks/fastify-file-session-store 0.3 left in the
+   * directory now, rather than when each is met. Idempotent, and safe while servers run.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   * @throws {TypeError} With the option `legacyFiles: false`.
+   */
+  migrate(): Promise<MigrationReport> {
+    return redacted(this.repository.migrate())
+  }
+
   /** The number of live sessions. Calls back with a `JsonFileRepositoryError` `ERR_IO`. */
   length(callback: (error: unknown, length?: number) => void): void {
     settle(this.#length(), callback)
@@ -292,7 +347,7 @@ export class FileStore implements SessionStore {
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
    */
   prune(): Promise<number> {
-    return this.repository.prune().catch((error) => Promise.reject(redactError(error)))
+    return redacted(this.repository.prune())
   }
 
   /** Waits for the writes under way and stops the prune timer. */
@@ -303,14 +358,16 @@ export class FileStore implements SessionStore {
   /** What @fastify/session gets for a stored entry (see #toRecord for what is stored). */
   #toSession(sessionId: string, entry: RepositoryEntry<SessionRecord> | undefined): Session | null {
     if (entry === undefined) return null
-    const session = recordToSession(entry)
+    const session = recordToSession(entry) as Session | null
     if (!session) {
       this.#warn(`The file of session ${fingerprint(sessionId)} holds no session object`)
     }
     return session
   }
 
+  /** Removes a session, remembering its id first: a save in flight cannot bring it back. */
   async #destroy(sessionId: string): Promise<void> {
+    this.#remember(sessionId)
     try {
       await this.repository.delete(sessionId)
     } catch (error) {
@@ -321,13 +378,27 @@ export class FileStore implements SessionStore {
     }
   }
 
-  async #all(): Promise<Session[]> {
-    const sessions: Session[] = []
-    for await (const key of this.repository.keys()) {
-      const session = this.#toSession(key, await this.repository.getEntry(key))
-      if (session) sessions.push(session)
+  async #list(): Promise<StoredSession[]> {
+    const sessions: StoredSession[] = []
+    for await (const [id, data, entry] of this.#sessions()) {
+      sessions.push({ id, data, updatedAt: new Date(entry.changedAt) })
     }
     return sessions
+  }
+
+  async #all(): Promise<Session[]> {
+    const sessions: Session[] = []
+    for await (const [, session] of this.#sessions()) sessions.push(session)
+    return sessions
+  }
+
+  /** `[id, session, entry]` of every live session, streamed. */
+  async *#sessions(): AsyncIterableIterator<[string, Session, RepositoryEntry<SessionRecord>]> {
+    for await (const key of this.repository.keys()) {
+      const entry = await this.repository.getEntry(key)
+      const session = this.#toSession(key, entry)
+      if (session && entry) yield [key, session, entry]
+    }
   }
 
   async #length(): Promise<number> {
@@ -347,14 +418,7 @@ export class FileStore implements SessionStore {
     const source = session as unknown as SessionRecord & { cookie?: { toJSON?: () => object } }
     const cookie =
       typeof source.cookie?.toJSON === 'function' ? source.cookie.toJSON() : source.cookie
-    if (!isObject(cookie)) return { record: source, expiresAt: Date.now() + this.#ttl }
-    const { expires, originalExpires: _, ...rest } = cookie
-    const expiresAt = expires == null ? Number.NaN : new Date(expires as string | Date).getTime()
-    if (Number.isFinite(expiresAt)) return { record: { ...source, cookie: rest }, expiresAt }
-    return {
-      record: { ...source, cookie: { ...rest, expires: null } },
-      expiresAt: Date.now() + this.#ttl,
-    }
+    return toSessionRecord(source, cookie, Date.now() + this.#ttl)
   }
 
   /** Notes that `sessionId` was loaded or destroyed now (see `#known`). */
@@ -383,26 +447,6 @@ const warningLogger: Logger = {
   error: (_, message) => process.emitWarning(message ?? 'error', 'FileStore'),
 }
 
-/**
- * The session a stored entry stands for, as `FileStore.get` gives it to @fastify/session and
- * as any other store keeps it: the file's expiry back in `cookie.expires`. `null` when the
- * entry holds no session object. Changes and returns `entry.value`.
- */
-export function recordToSession(
-  entry: Pick<RepositoryEntry<unknown>, 'value' | 'expiresAt'>,
-): Session | null {
-  const record = entry.value
-  if (!isObject(record)) return null
-  for (const key of UNSAFE_KEYS) delete record[key]
-  // The expiry on the file is the one that counts: after a skipped or lost touch it can lag
-  // the cookie's, and @fastify/session must judge the session by what is stored.
-  const cookie = record.cookie
-  if (isObject(cookie) && !('expires' in cookie) && entry.expiresAt !== undefined) {
-    cookie.expires = new Date(entry.expiresAt).toISOString()
-  }
-  return record as unknown as Session
-}
-
 /** The promise `start` returns, or a rejected one when it throws. */
 function attempt<T>(start: () => Promise<T>): Promise<T> {
   try {
@@ -410,6 +454,11 @@ function attempt<T>(start: () => Promise<T>): Promise<T> {
   } catch (error) {
     return Promise.reject(error)
   }
+}
+
+/** `promise`, with its error naming its session by fingerprint (see `redactError`). */
+function redacted<T>(promise: Promise<T>): Promise<T> {
+  return promise.catch((error) => Promise.reject(redactError(error)))
 }
 
 /**

@@ -6,8 +6,7 @@
  */
 import { once } from 'node:events'
 import type { Writable } from 'node:stream'
-import { JsonFileRepository } from 'json-file-repository'
-import { recordToSession } from './file-store'
+import { JsonFileRepository, recordToSession } from 'json-file-repository'
 
 export interface RedisExportOptions {
   /** connect-redis's `prefix`. @default 'sess:' */

@@ -5,6 +5,7 @@
 import { once } from 'node:events'
 import type { ParseArgsConfig } from 'node:util'
 import { JsonFileRepository } from '../json-file-repository'
+import type { LegacyFormat } from '../types'
 
 export const NAME = 'json-file-repository'
 
@@ -20,6 +21,8 @@ export interface Command {
   summary: string
   help: string
   options: NonNullable<ParseArgsConfig['options']>
+  /** Whether it reads legacy session files even without `--legacy`. */
+  legacy?: boolean
   /** Fewest and most positionals after `<dir>`. */
   args: [number, number]
   /**
@@ -48,12 +51,23 @@ const logger = {
 }
 
 /**
- * The repository of `directory`, read-only unless `writable`.
+ * The repository of `directory`, read-only unless `writable`, reading the legacy files of
+ * `legacyFiles` too (a writable one only: converting writes).
  * @throws {JsonFileRepositoryError} `ERR_IO` when a writable one cannot create the directory.
+ * @throws {TypeError} Given `legacyFiles` when not `writable`.
  */
-export function openRepository(directory: string, writable: boolean): JsonFileRepository {
+export function openRepository(
+  directory: string,
+  writable: boolean,
+  legacyFiles?: LegacyFormat,
+): JsonFileRepository {
   // No cache: each value is read once, and so memory stays flat over any number of files.
-  return new JsonFileRepository(directory, { cache: false, logger, readOnly: !writable })
+  return new JsonFileRepository(directory, {
+    cache: false,
+    logger,
+    readOnly: !writable,
+    ...(legacyFiles ? { legacyFiles } : {}),
+  })
 }
 
 /** Writes a line, waiting when the reader is slower, so that memory stays flat. */

@@ -4,6 +4,7 @@ import { exportCommand } from './export'
 import { get } from './get'
 import { importCommand } from './import'
 import { ls } from './ls'
+import { migrate } from './migrate'
 import { prune } from './prune'
 import { rm } from './rm'
 import { stats } from './stats'
@@ -14,6 +15,7 @@ export const commands: Record<string, Command> = {
   get,
   rm,
   prune,
+  migrate,
   export: exportCommand,
   import: importCommand,
 }
