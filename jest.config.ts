@@ -31,6 +31,10 @@ const config: Config = {
   reporters: ['default', '<rootDir>/.ci/summary-reporter.js'],
   testTimeout: 30_000,
   maxWorkers: 2,
+  // Time a worker has to exit once the run is over before jest kills it and reports that it
+  // "failed to exit gracefully". jest's 500 ms are eaten by a loaded machine: a worker whose
+  // tests left nothing open still needs CPU time to exit.
+  workerGracefulExitTimeout: 10_000,
 }
 
 export default config

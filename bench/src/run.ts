@@ -5,8 +5,10 @@
  *
  * Options (defaults in parseArgs below): --n sessions of the store-level cases, --concurrency
  * operations in flight and HTTP connections, --time-limit ms per write case, --sizes of the scale
- * case, --prune files of the pruning case, --sessions logged in per app, --seconds per HTTP route
- * and store, --rounds they are split in, --sections (cases,scale,prune,http), --stores (kinds),
+ * case, --prune files of the pruning case and --prune-rounds, --sessions logged in per app, --seconds per HTTP route
+ * and store, --rounds they are split in, --round-n sessions, --store-rounds, --slice-ms per
+ * measurement and --cold-n, --cold-rounds of the alternating rounds of the store level,
+ * --sections (cases,rounds,pairs,scale,prune,http), --stores (kinds),
  * --out directory of the report, --json file for the raw results (default: benchmarks.json beside
  * the report), --render only write the
  * report of such a file.
@@ -16,6 +18,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { sqliteLoads } from './build-sqlite'
 import { runJob } from './child'
 import { httpCases } from './http'
 import type { PruneJob, PruneRun } from './prune-child'
@@ -29,8 +32,17 @@ import {
   renderMarkdown,
   renderSvg,
 } from './report'
-import { CASES, pairCase, populateCase, readCase, storeCases } from './store-cases'
-import { STORE_INFO, type StoreKind, type StoreSpec } from './stores'
+import { roundOrder } from './rounds'
+import {
+  CASES,
+  pairCase,
+  populateCase,
+  type RoundsPlan,
+  readCase,
+  roundsCase,
+  storeCases,
+} from './store-cases'
+import { isFreshnessKind, STORE_INFO, type StoreKind, type StoreSpec } from './stores'
 
 const ALL_STORES: StoreKind[] = [
   'memory',
@@ -42,6 +54,8 @@ const ALL_STORES: StoreKind[] = [
   'sqlite',
   'redis',
   'session-file-store',
+  'file-store-revalidate',
+  'file-store-trust',
 ]
 /** The stores of the scale case, and those still run at 100,000 sessions. */
 const SCALE_STORES: StoreKind[] = ['file-store', 'floor', 'sqlite', 'redis', 'memory']
@@ -54,10 +68,16 @@ const { values: args } = parseArgs({
     'time-limit': { type: 'string', default: '3000' },
     sizes: { type: 'string', default: '1000,10000,100000' },
     prune: { type: 'string', default: '100000' },
-    seconds: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '2' },
+    'prune-rounds': { type: 'string', default: '2' },
+    seconds: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '4' },
+    'round-n': { type: 'string', default: '2000' },
+    'store-rounds': { type: 'string', default: '8' },
+    'slice-ms': { type: 'string', default: '250' },
+    'cold-n': { type: 'string', default: '4000' },
+    'cold-rounds': { type: 'string', default: '6' },
     sessions: { type: 'string', default: '1000' },
-    sections: { type: 'string', default: 'cases,pairs,scale,prune,http' },
+    sections: { type: 'string', default: 'cases,rounds,pairs,scale,prune,http' },
     'pair-n': { type: 'string', default: '2000' },
     'pair-rounds': { type: 'string', default: '4' },
     stores: { type: 'string', default: ALL_STORES.join(',') },
@@ -124,9 +144,9 @@ async function main(): Promise<void> {
     }
     const sqlite = stores.includes('sqlite') && sqliteLoads()
     if (stores.includes('sqlite') && !sqlite) {
-      log('better-sqlite3 cannot be loaded (its native build failed at install): it is left out')
+      log('better-sqlite3 cannot be loaded (its native build failed): it is left out')
       results.notes.push(
-        'better-sqlite3 could not be loaded (its native build needs Node.js headers; on Debian: `npm_config_nodedir=/usr pnpm install`): it is left out of this run.',
+        'better-sqlite3 could not be loaded (its native build, run by `pnpm bench`, needs Node.js headers: installed beside node, as Debian does, or downloaded from nodejs.org): it is left out of this run.',
       )
     }
     const available = stores.filter(
@@ -142,7 +162,8 @@ async function main(): Promise<void> {
 
     if (sections.has('cases')) {
       log(`Store level: ${n} sessions, ${concurrency} in flight`)
-      for (const kind of available) {
+      // The freshness options change reads only: they are in the rounds and the HTTP case.
+      for (const kind of available.filter((k) => !isFreshnessKind(k))) {
         try {
           const { measurements, counters } = await storeCases(
             spec(kind, 'cases'),
@@ -165,6 +186,71 @@ async function main(): Promise<void> {
       }
     }
 
+    if (sections.has('rounds')) {
+      const roundN = Number(args['round-n'])
+      const rounds = Number(args['store-rounds'])
+      const sliceMs = Number(args['slice-ms'])
+      const plan: RoundsPlan[] = (
+        [
+          {
+            op: 'get warm',
+            kinds: [
+              'file-store',
+              'file-store-revalidate',
+              'file-store-trust',
+              'file-store-encrypted',
+              'floor',
+              'sqlite',
+              'redis',
+              'memory',
+            ],
+          },
+          { op: 'set unchanged', kinds: ['file-store', 'memory'] },
+          { op: 'update', kinds: ['file-store'] },
+          { op: 'rolling', kinds: ['file-store'] },
+        ] as RoundsPlan[]
+      ).map(({ op, kinds }) => ({ op, kinds: kinds.filter((k) => available.includes(k)) }))
+      const kinds = [...new Set(plan.flatMap((p) => p.kinds))]
+      log(
+        `Store level in alternating rounds: ${roundN} sessions, ${rounds} rounds of ${sliceMs} ms`,
+      )
+      const ops = await roundsCase(
+        kinds.map((kind) => spec(kind, 'rounds')),
+        plan,
+        roundN,
+        concurrency,
+        rounds,
+        sliceMs,
+      )
+      for (const [op, rates] of Object.entries(ops)) {
+        log(
+          `  ${op}: ${Object.entries(rates)
+            .map(([kind, r]) => `${STORE_INFO[kind as StoreKind].label} ${r.map(rate).join(' ')}`)
+            .join('; ')}`,
+        )
+      }
+      const coldN = Number(args['cold-n'])
+      const coldRounds = Number(args['cold-rounds'])
+      const cold: Partial<Record<StoreKind, number[]>> = {}
+      const coldKinds = (['file-store', 'floor'] as const).filter((k) => available.includes(k))
+      log(`Cold gets in alternating fresh processes: ${coldN} sessions, ${coldRounds} rounds`)
+      for (const kind of coldKinds) {
+        // FileStore's files written without fsync to save time: the files are the same.
+        const writer = kind === 'file-store' ? 'file-store-nofsync' : kind
+        await populateCase({ ...spec(kind, 'cold'), kind: writer }, coldN, concurrency, 0)
+      }
+      for (let round = 0; round < coldRounds; round++) {
+        for (const kind of roundOrder(coldKinds, round)) {
+          const read = await readCase(spec(kind, 'cold'), coldN, concurrency, 1)
+          cold[kind] = [...(cold[kind] ?? []), read.cold.opsPerSec]
+        }
+      }
+      log(
+        `  ${coldKinds.map((k) => `${STORE_INFO[k].label} ${cold[k]?.map(rate).join(' ')}`).join('; ')}`,
+      )
+      results.rounds = { n: roundN, rounds, sliceMs, ops, coldN, cold }
+    }
+
     if (sections.has('pairs')) {
       const pairN = Number(args['pair-n'])
       const rounds = Number(args['pair-rounds'])
@@ -172,8 +258,13 @@ async function main(): Promise<void> {
       for (const [kind, floor] of [
         ['file-store', 'floor-fsync'],
         ['file-store-nofsync', 'floor'],
+        ['file-store-encrypted', 'floor-fsync'],
+        // What a directory fsync per write costs without group commit, beside FileStore's.
+        ['floor-dirsync', 'floor-fsync'],
       ] as const) {
-        if (!available.includes(kind) || !available.includes(floor)) continue
+        const runs =
+          available.includes(kind) || (kind === 'floor-dirsync' && available.includes(floor))
+        if (!runs || !available.includes(floor)) continue
         const pair = await pairCase(
           spec(kind, 'pair'),
           spec(floor, 'pair'),
@@ -239,34 +330,47 @@ async function main(): Promise<void> {
 
     if (sections.has('prune')) {
       const count = Number(args.prune)
-      log(`Pruning: ${count} files, half expired`)
+      const rounds = Number(args['prune-rounds'])
+      log(`Pruning: ${count} files, half expired, ${rounds} rounds`)
       const pruneChild = path.join(__dirname, 'prune-child.js')
       const coreDirectory = path.join(root, 'prune-core')
       const rawDirectory = path.join(root, 'prune-raw')
-      const { expiredBy } = await runJob<PruneJob, { expiredBy: number }>(pruneChild, {
-        type: 'populate-core',
-        directory: coreDirectory,
-        n: count,
-      })
-      await runJob(pruneChild, { type: 'populate-raw', directory: rawDirectory, n: count })
-      const wait = expiredBy + 100 - Date.now()
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-      const core = await runJob<PruneJob, PruneRun>(pruneChild, {
-        type: 'prune-core',
-        directory: coreDirectory,
-      })
-      const raw = await runJob<PruneJob, PruneRun>(pruneChild, {
-        type: 'prune-raw',
-        directory: rawDirectory,
-      })
-      results.prune = { n: count, core, raw }
+      const runs: { core: PruneRun[]; raw: PruneRun[] } = { core: [], raw: [] }
+      for (let round = 0; round < rounds; round++) {
+        const { expiredBy } = await runJob<PruneJob, { expiredBy: number }>(pruneChild, {
+          type: 'populate-core',
+          directory: coreDirectory,
+          n: count,
+        })
+        await runJob(pruneChild, { type: 'populate-raw', directory: rawDirectory, n: count })
+        const wait = expiredBy + 100 - Date.now()
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+        // One right after the other, which goes first alternating.
+        for (const pass of roundOrder(['core', 'raw'] as const, round)) {
+          runs[pass].push(
+            await runJob<PruneJob, PruneRun>(pruneChild, {
+              type: pass === 'core' ? 'prune-core' : 'prune-raw',
+              directory: pass === 'core' ? coreDirectory : rawDirectory,
+            }),
+          )
+        }
+        await Promise.all(
+          [coreDirectory, rawDirectory].map((d) =>
+            fs.promises.rm(d, { recursive: true, force: true }),
+          ),
+        )
+      }
+      const [core, raw] = [runs.core[0], runs.raw[0]]
+      if (core && raw) {
+        results.prune = {
+          n: count,
+          core,
+          raw,
+          rounds: { core: runs.core.map((r) => r.ms), raw: runs.raw.map((r) => r.ms) },
+        }
+      }
       log(
-        `  prune() ${num(core.ms)} ms (${core.removed} removed, ${core.opened} opened); raw pass ${num(raw.ms)} ms (${raw.removed} removed)`,
-      )
-      await Promise.all(
-        [coreDirectory, rawDirectory].map((d) =>
-          fs.promises.rm(d, { recursive: true, force: true }),
-        ),
+        `  prune() ${runs.core.map((r) => num(r.ms)).join(' ')} ms (${core?.removed} removed, ${core?.opened} opened); raw pass ${runs.raw.map((r) => num(r.ms)).join(' ')} ms`,
       )
     }
 
@@ -317,11 +421,7 @@ function writeReport(results: BenchResults): void {
   fs.writeFileSync(path.join(args.out, 'benchmarks.md'), renderMarkdown(results, targets))
   fs.writeFileSync(path.join(args.out, 'benchmarks.svg'), renderSvg(results, targets))
   log('Targets:')
-  for (const t of targets) {
-    log(
-      `  ${t.met === undefined ? '—      ' : t.met ? 'met    ' : 'NOT MET'}  ${t.target}: ${t.measured}`,
-    )
-  }
+  for (const t of targets) log(`  ${(t.verdict ?? '—').padEnd(12)}  ${t.target}: ${t.measured}`)
   log(
     `Wrote ${path.join(args.out, 'benchmarks.md')} and benchmarks.svg in ${num(results.seconds)} s`,
   )
@@ -368,14 +468,3 @@ main().catch((error: unknown) => {
   console.error(error)
   process.exitCode = 1
 })
-
-/** Whether better-sqlite3 (an optional dependency with a native build) loads here. */
-function sqliteLoads(): boolean {
-  try {
-    const Database = require('better-sqlite3') as typeof import('better-sqlite3')
-    new Database(':memory:').close()
-    return true
-  } catch {
-    return false
-  }
-}

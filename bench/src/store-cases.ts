@@ -6,8 +6,9 @@
 import path from 'node:path'
 import { runJob } from './child'
 import { type Done, type Measurement, measure, memoryAfterGc } from './measure'
+import { roundOrder } from './rounds'
 import { type BenchSession, newSession, rolled, sessionId, updated } from './sessions'
-import { type BenchStore, openStore, STORE_INFO, type StoreSpec } from './stores'
+import { type BenchStore, openStore, STORE_INFO, type StoreKind, type StoreSpec } from './stores'
 
 export const CASES = [
   'create',
@@ -45,6 +46,24 @@ export type StoreJob =
       concurrency: number
       rounds: number
     }
+  | {
+      type: 'rounds'
+      specs: StoreSpec[]
+      plan: RoundsPlan[]
+      n: number
+      concurrency: number
+      rounds: number
+      sliceMs: number
+    }
+
+/** An operation the rounds compare, and the stores that make it in every round. */
+export interface RoundsPlan {
+  op: RoundOp
+  kinds: StoreKind[]
+}
+export type RoundOp = 'get warm' | 'set unchanged' | 'rolling' | 'update'
+/** ops/s of each store in each round, by operation. */
+export type RoundsResult = Partial<Record<RoundOp, Partial<Record<StoreKind, number[]>>>>
 
 /** ops/s of a store and of its floor in each round, measured one right after the other. */
 export interface PairResult {
@@ -134,6 +153,30 @@ export function pairCase(
     n,
     concurrency,
     rounds,
+  })
+}
+
+/**
+ * Parent side: the stores of `specs` in one process, each with the same `n` sessions; then, in
+ * each round, every operation of `plan` on each of its stores in turn for `sliceMs` (the order
+ * reversed every other round), so that the ratios between them come from the same moments.
+ */
+export function roundsCase(
+  specs: StoreSpec[],
+  plan: RoundsPlan[],
+  n: number,
+  concurrency: number,
+  rounds: number,
+  sliceMs: number,
+) {
+  return runJob<StoreJob, RoundsResult>(STORE_CHILD, {
+    type: 'rounds',
+    specs,
+    plan,
+    n,
+    concurrency,
+    rounds,
+    sliceMs,
   })
 }
 
@@ -380,3 +423,70 @@ export async function runPair(job: Extract<StoreJob, { type: 'pair' }>): Promise
   await Promise.all(Object.values(stores).map((store) => store.close()))
   return result
 }
+
+/** Child side of {@link roundsCase}. */
+export async function runRounds(job: Extract<StoreJob, { type: 'rounds' }>): Promise<RoundsResult> {
+  const { n, concurrency, rounds, sliceMs } = job
+  const keys = ids(n)
+  const stores = new Map<StoreKind, { store: BenchStore; sessions: BenchSession[] }>()
+  const now = Date.now()
+  for (const spec of job.specs) {
+    const store = await openStore(spec)
+    const sessions = keys.map((_, i) => newSession(i, now))
+    await measure(
+      n,
+      setOp(store, keys, (i) => sessions[i] as BenchSession),
+      { concurrency },
+    )
+    // Warm-up of the read path (JIT); every later get is a cache hit where there is a cache.
+    await measure(n, getOp(store, keys), { concurrency })
+    stores.set(spec.kind, { store, sessions })
+  }
+  // Each measurement cycles over the n sessions until `sliceMs` have passed.
+  const total = n * 50
+  const cycle = (i: number) => i % n
+  const ops: Record<RoundOp, (s: { store: BenchStore; sessions: BenchSession[] }) => Op> = {
+    'get warm': ({ store }) => {
+      const get = getOp(store, keys)
+      return (i, done) => get(cycle(i), done)
+    },
+    'set unchanged': ({ store, sessions }) => {
+      const set = setOp(store, keys, (i) => copy(sessions[i] as BenchSession))
+      return (i, done) => set(cycle(i), done)
+    },
+    rolling: ({ store, sessions }) => {
+      const set = setOp(store, keys, (i) => (sessions[i] = rolled(sessions[i] as BenchSession)))
+      return (i, done) => set(cycle(i), done)
+    },
+    update: ({ store, sessions }) => {
+      const set = setOp(store, keys, (i) => (sessions[i] = updated(sessions[i] as BenchSession)))
+      return (i, done) => set(cycle(i), done)
+    },
+  }
+  const result: RoundsResult = {}
+  for (let round = 0; round < rounds; round++) {
+    for (const { op, kinds } of roundOrder(job.plan, round)) {
+      const rates = result[op] ?? {}
+      result[op] = rates
+      for (const kind of roundOrder(kinds, round)) {
+        const entry = stores.get(kind)
+        if (!entry) continue
+        memoryAfterGc()
+        const options = {
+          concurrency,
+          timeLimitMs: sliceMs,
+          ...(entry.store.serverCpu ? { extraCpu: entry.store.serverCpu } : {}),
+        }
+        const m = await measure(total, ops[op](entry), options)
+        if (m.errors > 0 || (op === 'get warm' && m.misses > 0)) {
+          throw new Error(`${STORE_INFO[kind].label} ${op}: ${m.errors} errors, ${m.misses} misses`)
+        }
+        rates[kind] = [...(rates[kind] ?? []), m.opsPerSec]
+      }
+    }
+  }
+  await Promise.all([...stores.values()].map(({ store }) => store.close()))
+  return result
+}
+
+type Op = (index: number, done: Done) => void

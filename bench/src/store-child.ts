@@ -1,6 +1,14 @@
 /** Child process of the store-level cases: answers one job (see store-cases.ts). */
 import { serveJob } from './child'
-import { runCases, runPair, runPopulate, runRead, runSumViews, type StoreJob } from './store-cases'
+import {
+  runCases,
+  runPair,
+  runPopulate,
+  runRead,
+  runRounds,
+  runSumViews,
+  type StoreJob,
+} from './store-cases'
 
 serveJob<StoreJob, unknown>(async (job) => {
   switch (job.type) {
@@ -14,5 +22,7 @@ serveJob<StoreJob, unknown>(async (job) => {
       return runSumViews(job)
     case 'pair':
       return runPair(job)
+    case 'rounds':
+      return runRounds(job)
   }
 })

@@ -30,11 +30,24 @@ export type StoreKind =
   | 'file-store-nofsync'
   | 'file-store-encrypted'
   | 'floor-fsync'
+  | 'floor-dirsync'
   | 'floor'
   | 'memory'
   | 'sqlite'
   | 'redis'
   | 'session-file-store'
+  | FreshnessKind
+
+/**
+ * FileStore with a faster freshness option than its default (an `lstat` on every read): a
+ * cache hit checked at most once a second, or never (one process per directory).
+ */
+export type FreshnessKind = 'file-store-revalidate' | 'file-store-trust'
+export const FRESHNESS: Record<FreshnessKind, number> = {
+  'file-store-revalidate': 1000,
+  'file-store-trust': Number.POSITIVE_INFINITY,
+}
+export const isFreshnessKind = (kind: StoreKind): kind is FreshnessKind => kind in FRESHNESS
 
 export interface StoreSpec {
   kind: StoreKind
@@ -56,11 +69,26 @@ export const STORE_INFO: Record<StoreKind, StoreInfo> = {
   'file-store-nofsync': { label: 'FileStore fsync: false', persistent: true, fsync: false },
   'file-store-encrypted': { label: 'FileStore encryption', persistent: true, fsync: true },
   'floor-fsync': { label: 'raw fs floor, fsync', persistent: true, fsync: true },
+  'floor-dirsync': {
+    label: 'raw fs floor, fsync + directory fsync per write',
+    persistent: true,
+    fsync: true,
+  },
   floor: { label: 'raw fs floor, no fsync', persistent: true, fsync: false },
   memory: { label: 'MemoryStore', persistent: false, fsync: false },
   sqlite: { label: 'better-sqlite3 (WAL)', persistent: true, fsync: false },
   redis: { label: 'connect-redis + redis-server', persistent: true, fsync: false },
   'session-file-store': { label: 'session-file-store 1.5', persistent: true, fsync: true },
+  'file-store-revalidate': {
+    label: 'FileStore revalidateAfter: 1000',
+    persistent: true,
+    fsync: true,
+  },
+  'file-store-trust': {
+    label: 'FileStore revalidateAfter: Infinity',
+    persistent: true,
+    fsync: true,
+  },
 }
 
 /** The floor that matches a store: with fsync where the store fsyncs. */
@@ -76,10 +104,14 @@ export async function openStore(spec: StoreSpec): Promise<BenchStore> {
     case 'file-store':
     case 'file-store-nofsync':
     case 'file-store-encrypted':
+    case 'file-store-revalidate':
+    case 'file-store-trust':
       return fileStore(spec)
     case 'floor-fsync':
     case 'floor':
       return new FloorStore(spec.directory, spec.kind === 'floor-fsync')
+    case 'floor-dirsync':
+      return new FloorStore(spec.directory, true, true)
     case 'memory':
       return memoryStore()
     case 'sqlite':
@@ -95,8 +127,9 @@ function fileStore(spec: StoreSpec): BenchStore {
   const store = new FileStore({
     directory: spec.directory,
     fsync: spec.kind !== 'file-store-nofsync',
+    ...(isFreshnessKind(spec.kind) ? { cache: { revalidateAfter: FRESHNESS[spec.kind] } } : {}),
     // A fixed key, so that every process of a run opens the same data.
-    encryption: spec.kind === 'file-store-encrypted' ? { keys: [BENCH_KEY] } : undefined,
+    ...(spec.kind === 'file-store-encrypted' ? { encryption: { keys: [BENCH_KEY] } } : {}),
   })
   return {
     set: (id, session, callback) => store.set(id, session as Session, callback),
@@ -119,11 +152,14 @@ function fileStore(spec: StoreSpec): BenchStore {
 export class FloorStore implements BenchStore {
   readonly #directory: string
   readonly #fsync: boolean
+  /** Whether to fsync the directory after each rename, each write on its own (no group commit). */
+  readonly #syncDirectory: boolean
   #counter = 0
 
-  constructor(directory: string, fsync: boolean) {
+  constructor(directory: string, fsync: boolean, syncDirectory = false) {
     this.#directory = directory
     this.#fsync = fsync
+    this.#syncDirectory = syncDirectory
     fs.mkdirSync(directory, { recursive: true, mode: 0o700 })
   }
 
@@ -139,7 +175,19 @@ export class FloorStore implements BenchStore {
     const temp = path.join(this.#directory, `.${sessionId}.${process.pid}.${++this.#counter}.tmp`)
     const rename = (error?: unknown) => {
       if (error) callback(error)
-      else fs.rename(temp, file, (renameError) => callback(renameError ?? undefined))
+      else if (!this.#syncDirectory) {
+        fs.rename(temp, file, (renameError) => callback(renameError ?? undefined))
+      } else {
+        fs.rename(temp, file, (renameError) => {
+          if (renameError) return callback(renameError)
+          fs.open(this.#directory, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY, (e, fd) => {
+            if (e) return callback(e)
+            fs.fsync(fd, (syncError) =>
+              fs.close(fd, (closeError) => callback(syncError ?? closeError ?? undefined)),
+            )
+          })
+        })
+      }
     }
     if (!this.#fsync) {
       fs.writeFile(temp, json, { mode: 0o600 }, rename)

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
- * `json-file-repository` (alias `jfr`): inspect and clean a directory of a JsonFileRepository,
+ * `json-file-repository`: inspect and clean a directory of a JsonFileRepository,
  * such as the sessions of fastify-file-session-store, while servers keep using it. It goes
  * through the repository like any other process: a removal is seen by every server on its next
- * read. It writes nothing but what `encrypt` and `decrypt` move: it only removes the entries
- * asked for (and, like any reader, the expired files it comes across, and it moves corrupt ones
- * aside). Encryption keys come from the environment or a file (commands/encryption-keys.ts).
+ * read. Commands that inspect open it read-only, so they change no file (an expired or corrupt
+ * file is left in place); `rm`, `prune` and `import` change only what they report, `encrypt`
+ * and `decrypt` move entries to the form they name. `migrate`, and `rm` or `prune` given
+ * `--legacy`, also convert the session files of @itrocks/fastify-file-session-store 0.3 they
+ * come across, as FileStore does. Encryption keys come from the environment or a file
+ * (commands/encryption-keys.ts).
  *
  * This file parses the command line, runs one command and turns its failure into an exit code;
  * each command lives in its own file under `commands/`.
@@ -15,14 +18,22 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { commands } from './commands'
-import { Failure, NAME, print, UsageError } from './commands/command'
+import {
+  Failure,
+  messageLine,
+  NAME,
+  openRepository,
+  print,
+  UsageError,
+  type Values,
+} from './commands/command'
 import { encryptionFor, KEY_VARIABLE } from './commands/encryption-keys'
 import { errorCode, JsonFileRepositoryError } from './errors'
-import { JsonFileRepository } from './json-file-repository'
+import { legacySessions } from './sessions'
 
-const programHelp = `Usage: ${NAME} <command> <dir> [options]   (alias: jfr)
+const programHelp = `Usage: ${NAME} <command> <dir> [options]
 
 Inspects and cleans a directory of json-file-repository files, such as the sessions of
 fastify-file-session-store, safely while servers use it.
@@ -33,46 +44,106 @@ ${Object.values(commands)
   .join('\n')}
 
 Options:
-  -h, --help         show help (also after a command: ${NAME} ls --help)
-  -v, --version      show the version
+  --legacy           with a command that writes: also read the session files of
+                     @itrocks/fastify-file-session-store 0.3 (<dir>/<id>, no extension),
+                     converting each to <id>.json, or to an encrypted file given keys
+                     (see migrate)
+  --ttl <ms>         with --legacy and migrate: lifetime of such a session without
+                     cookie.expires, from its last write (default 86400000)
   --key-file <path>  a file holding the encryption keys (comma- or newline-separated, the
                      current one first); else they are read from ${KEY_VARIABLE}.
-                     Needed for a directory with encrypted entries (but by prune).
+                     Needed for a directory with encrypted entries (but by prune)
+  -h, --help         show help (also after a command: ${NAME} ls --help)
+  -v, --version      show the version
 
 Exit codes: 0 success, 1 failure (missing directory or key, I/O error), 2 usage error.`
 
+/** The help a usage error points to: the program's, or the command's once it is known. */
+let help = `${NAME} --help`
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv
-  if (name === undefined) throw new UsageError(`missing command (see ${NAME} --help)`)
+  if (name === undefined) throw new UsageError('missing command')
   if (name === '--help' || name === '-h') return print(programHelp)
   if (name === '--version' || name === '-v') return print(version())
+  if (name.startsWith('-')) throw new UsageError(`unknown option ${name}`)
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined
-  if (!command) throw new UsageError(`unknown command "${name}" (see ${NAME} --help)`)
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      'key-file': { type: 'string' },
-      ...command.options,
-    },
-    allowPositionals: true,
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`)
+  help = `${NAME} ${name} --help`
+  const { values, positionals } = parseCommandLine(rest, {
+    help: { type: 'boolean', short: 'h' },
+    legacy: { type: 'boolean' },
+    ttl: { type: 'string' },
+    'key-file': { type: 'string' },
+    ...command.options,
   })
   if (values.help) return print(`Usage: ${NAME} ${command.usage}\n\n${command.help}`)
   const [directory, ...args] = positionals
   const [fewest, most] = command.args
   if (!directory || args.length < fewest || args.length > most) {
-    throw new UsageError(`usage: ${NAME} ${command.usage} (see ${NAME} ${name} --help)`)
+    throw new UsageError(`usage: ${NAME} ${command.usage}`)
   }
-  // The repository creates a missing directory; a command given a wrong path must not.
+  // A writable repository creates a missing directory; a command given a wrong path must not.
   checkDirectory(directory)
+  const writable = command.writes?.(values) ?? false
+  const legacy = command.legacy === true || values.legacy === true
+  // Converting a legacy file writes: an inspection converts none (see the migrate command).
+  if (legacy && !writable) throw new UsageError(`--legacy converts files: ${name} changes none`)
+  if (!legacy && values.ttl !== undefined) throw new UsageError('--ttl goes with --legacy')
+  const format = legacy ? legacySessions(ttlOf(values.ttl)) : undefined
   const encryption = await encryptionFor(command, directory, values)
-  // No cache: each value is read once, and so memory stays flat over any number of files.
-  const repository = new JsonFileRepository(directory, { cache: false, logger, encryption })
+  const repository = openRepository(directory, writable, format, encryption)
   try {
     await command.run(repository, args, values)
   } finally {
     await repository.close()
   }
+}
+
+/** The `--ttl` given, FileStore's default without one. */
+function ttlOf(value: Values[string]): number {
+  if (value === undefined) return 86_400_000
+  const ttl = Number(value)
+  if (!Number.isSafeInteger(ttl) || ttl <= 0) {
+    throw new UsageError(
+      `--ttl wants a positive number of milliseconds, got ${JSON.stringify(value)}`,
+    )
+  }
+  return ttl
+}
+
+/**
+ * `util.parseArgs`, with its errors in the program's words: it is run lenient and the options
+ * are checked here, since its own messages are not meant for users.
+ */
+function parseCommandLine(
+  args: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): { values: Values; positionals: string[] } {
+  const { values, positionals, tokens } = parseArgs({
+    args,
+    options,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  })
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue
+    const type = Object.hasOwn(options, token.name) ? options[token.name]?.type : undefined
+    if (type === undefined) throw new UsageError(`unknown option ${token.rawName}`)
+    if (type === 'boolean' && token.value !== undefined) {
+      throw new UsageError(`option ${token.rawName} takes no value`)
+    }
+    // Lenient parsing takes `--where --dry-run` as a value: a value that looks like an option
+    // is one only when attached (`--where=-x`).
+    if (
+      type === 'string' &&
+      (token.value === undefined || (!token.inlineValue && token.value.startsWith('-')))
+    ) {
+      throw new UsageError(`option ${token.rawName} needs a value`)
+    }
+  }
+  return { values, positionals }
 }
 
 function checkDirectory(directory: string): void {
@@ -86,18 +157,12 @@ function checkDirectory(directory: string): void {
   if (!stats.isDirectory()) throw new Failure(`not a directory: ${directory}`)
 }
 
-/** Corrupt files met by `get` or `rm --where` are moved aside by the repository: say so. */
-const logger = {
-  warn: (_: object, message?: string) => process.stderr.write(`${NAME}: warning: ${message}\n`),
-  error: (_: object, message?: string) => process.stderr.write(`${NAME}: ${message}\n`),
-}
-
 function version(): string {
   const file = path.join(__dirname, '..', 'package.json')
   return JSON.parse(fs.readFileSync(file, 'utf8')).version
 }
 
-// `jfr ls dir | head` closes the pipe early: that is not an error.
+// `json-file-repository ls dir | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (error) => {
   if (errorCode(error) === 'EPIPE') process.exit(0)
   throw error
@@ -108,10 +173,9 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const usage =
       error instanceof UsageError ||
-      (error instanceof JsonFileRepositoryError && error.code === 'ERR_INVALID_KEY') ||
-      (errorCode(error) ?? '').startsWith('ERR_PARSE_ARGS')
+      (error instanceof JsonFileRepositoryError && error.code === 'ERR_INVALID_KEY')
     const message = error instanceof Error ? error.message : String(error)
-    process.stderr.write(`${NAME}: ${message}\n`)
+    process.stderr.write(messageLine(usage ? `${message} (see ${help})` : message))
     process.exitCode = usage ? 2 : 1
   },
 )

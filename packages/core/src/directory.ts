@@ -4,9 +4,10 @@
  * temp files or foreign is for `keys.ts` to say; what to do with each is the caller's.
  */
 import fs from 'node:fs'
+import path from 'node:path'
 import { errorCode, ioError } from './errors'
 import { lstat } from './file-io'
-import { tempFileWriter } from './keys'
+import { legacyFileNameToKey, tempFileWriter } from './keys'
 
 /** A temp file older than this is stale whoever wrote it. */
 const TEMP_MAX_AGE = 60 * 60 * 1000
@@ -14,14 +15,36 @@ const TEMP_MAX_AGE = 60 * 60 * 1000
 const TEMP_MIN_AGE = 1000
 
 /**
- * Creates `directory` with `mode` if it is missing: at start-up, and when it was removed while
- * running (rare enough for the synchronous calls).
- * @throws The `mkdir` or `chmod` error.
+ * Creates `directory` with `mode` if it is missing, and its missing parents: at start-up, and
+ * when it was removed while running (rare enough for the synchronous calls). One by one, not
+ * with `mkdirSync`'s `recursive`, which loops for ever where a parent cannot hold a directory
+ * (`/proc/x`, a stale mount): here that is the `mkdir` error.
+ * @throws The `stat`, `mkdir` or `chmod` error; `ENOTDIR` when a file is in the way.
  */
 export function makeDirectory(directory: string, mode: number): void {
-  const created = fs.mkdirSync(directory, { recursive: true, mode })
-  // As for files: only when the umask narrowed the mode is an explicit chmod needed.
-  if (created !== undefined && (mode & process.umask()) !== 0) fs.chmodSync(directory, mode)
+  const missing: string[] = []
+  let current = directory
+  let stats = fs.statSync(current, { throwIfNoEntry: false })
+  // The root always exists: this ends.
+  while (stats === undefined) {
+    missing.unshift(current)
+    current = path.dirname(current)
+    stats = fs.statSync(current, { throwIfNoEntry: false })
+  }
+  if (!stats.isDirectory()) {
+    throw Object.assign(new Error(`ENOTDIR: not a directory, ${current}`), { code: 'ENOTDIR' })
+  }
+  for (const each of missing) {
+    try {
+      fs.mkdirSync(each, { mode })
+    } catch (error) {
+      // Another process made it meanwhile: fine, and not ours to chmod.
+      if (errorCode(error) === 'EEXIST' && fs.statSync(each).isDirectory()) continue
+      throw error
+    }
+    // As for files: only when the umask narrowed the mode is an explicit chmod needed.
+    if ((mode & process.umask()) !== 0) fs.chmodSync(each, mode)
+  }
 }
 
 /**
@@ -46,6 +69,9 @@ export async function* readNames(directory: string): AsyncIterableIterator<strin
 /**
  * `[key, file, stats]` of every entry's regular file (by `lstat`: a symlink or a directory with
  * an entry's name is not one), streamed. `keyOf` says which names are entries, and their key.
+ * With `migrate`, a legacy file (see legacy-files.ts) is handed to it, and the entry it wrote,
+ * if any (`migrate` resolves to its file), is listed (once, whether the stream then lists its
+ * new file or not).
  * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be listed or a file
  * cannot be stat'ed.
  */
@@ -53,11 +79,19 @@ export async function* readEntryStats(
   directory: string,
   fileOf: (name: string) => string,
   keyOf: (name: string, file: string) => string | undefined | Promise<string | undefined>,
+  migrate?: (key: string) => Promise<string | undefined>,
 ): AsyncIterableIterator<[string, string, fs.Stats]> {
+  const migrated = new Set<string>()
   for await (const name of readNames(directory)) {
-    const file = fileOf(name)
-    const key = await keyOf(name, file)
-    if (key === undefined) continue
+    let file = fileOf(name)
+    let key = await keyOf(name, file)
+    if (key === undefined) {
+      key = migrate && legacyFileNameToKey(name)
+      const written = key === undefined ? undefined : await migrate?.(key)
+      if (key === undefined || written === undefined) continue
+      migrated.add(key)
+      file = written
+    } else if (migrated.has(key)) continue
     let stats: fs.Stats
     try {
       stats = await lstat(file)

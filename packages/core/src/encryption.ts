@@ -127,6 +127,18 @@ function decode(part: string): Buffer {
   return bytes
 }
 
+/** Room for the key inside a sealed file: its JSON, of a key short enough for a file name. */
+const KEY_ROOM = 2048
+
+/**
+ * The largest sealed file of an entry whose JSON takes `bytes`: what a read of a sealed file
+ * accepts where `maxFileSize` bounds the JSON.
+ */
+export function sealedSize(bytes: number): number {
+  const header = VERSION.length + 11 + 16 + 22 + 4
+  return header + Math.ceil((bytes + KEY_ROOM) / 3) * 4
+}
+
 /** The id of the key that sealed `text`, or `undefined` when it is not a sealed file. */
 export function sealedBy(text: string): string | undefined {
   if (!text.startsWith(`${VERSION}.`)) return undefined
@@ -134,19 +146,9 @@ export function sealedBy(text: string): string | undefined {
 }
 
 /**
- * The keys of an `encryption` option, checked.
- * @throws {TypeError} When the option or a key is invalid.
+ * The keys of an `encryption` option (whose shape options.ts checks).
+ * @throws {TypeError} When a key is neither a 32-byte key nor a long enough secret.
  */
 export function sealingKeys(options: EncryptionOptions): SealingKey[] {
-  if (typeof options !== 'object' || options === null || !Array.isArray(options.keys)) {
-    throw new TypeError('`encryption` must be an object with an array `keys`')
-  }
-  if (options.keys.length === 0) throw new TypeError('`encryption.keys` must hold a key')
-  const { transition } = options
-  if (transition !== undefined && transition !== 'encrypting' && transition !== 'decrypting') {
-    throw new TypeError(
-      `\`encryption.transition\` must be 'encrypting' or 'decrypting', got ${String(transition)}`,
-    )
-  }
   return options.keys.map((key) => new SealingKey(key))
 }

@@ -11,6 +11,9 @@ import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
 import path from 'node:path'
 import { isStaleTemp, makeDirectory } from './directory'
+import { trustedOwners } from './directory-checks'
+import { DirectorySync } from './directory-sync'
+import { sealedSize } from './encryption'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
@@ -20,6 +23,7 @@ import {
   lstat,
   open,
   READ_FLAGS,
+  type ReadLimits,
   readRegularFile,
   rename,
   type Signature,
@@ -29,7 +33,7 @@ import {
   writeFileAtomic,
 } from './file-io'
 import { type Form, formOfName, parse } from './format'
-import { quarantineFileName, tempFileName } from './keys'
+import { isSealedName, quarantineFileName, tempFileName } from './keys'
 import type { NormalizedOptions } from './options'
 import type { Snapshot, SnapshotCache } from './snapshot-cache'
 import type { Counters, RepositoryEntry } from './types'
@@ -51,7 +55,13 @@ export class EntryFiles {
   #tempCounter = 0
   /** The umask narrows the mode given to open(); only then is an explicit chmod needed. */
   readonly #chmod: boolean
+  /** What a read refuses: too large a file, or another user's (unless the directory is shared). */
+  readonly #limits: ReadLimits
+  /** The same for an encrypted file, larger than the JSON it holds (see `sealedSize`). */
+  readonly #sealedLimits: ReadLimits
   #warnedClampedTimes = false
+  /** With `fsync`: flushes the directory after a rename or an unlink, shared between calls. */
+  readonly #directorySync: DirectorySync | undefined
 
   constructor(
     directory: string,
@@ -67,6 +77,12 @@ export class EntryFiles {
     this.#counters = counters
     this.#busy = busy
     this.#chmod = (options.fileMode & process.umask()) !== 0
+    if (options.fsync) this.#directorySync = new DirectorySync(directory)
+    this.#limits = {
+      maxSize: options.maxFileSize,
+      owners: options.allowSharedDirectory ? undefined : trustedOwners(),
+    }
+    this.#sealedLimits = { ...this.#limits, maxSize: sealedSize(options.maxFileSize) }
   }
 
   /** The path of the file named `name` in the directory. */
@@ -77,9 +93,15 @@ export class EntryFiles {
   /**
    * Reads, checks and caches the file of `key`: `undefined` when missing, expired or bad.
    * When it is missing, the entry's file in a previous form is read instead (not cached: the
-   * cache answers for the current file only).
+   * cache answers for the current file only), and when there is none either, what `missing`
+   * resolves to.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read or moved aside.
    */
-  async load<T>(key: string, file: string): Promise<RepositoryEntry<T> | undefined> {
+  async load<T>(
+    key: string,
+    file: string,
+    missing?: () => Promise<RepositoryEntry<T> | undefined>,
+  ): Promise<RepositoryEntry<T> | undefined> {
     const [current, ...previous] = this.#options.forms
     const entry = await this.#load<T>(key, file, current)
     if (entry !== null) return entry
@@ -89,7 +111,7 @@ export class EntryFiles {
       const found = name === undefined ? null : await this.#load<T>(key, this.file(name), form)
       if (found !== null) return found
     }
-    return undefined
+    return missing?.()
   }
 
   /** Like `load` for the file of `key` in `form`; `null` when it is missing. */
@@ -98,12 +120,7 @@ export class EntryFiles {
     file: string,
     form: Form,
   ): Promise<RepositoryEntry<T> | undefined | null> {
-    let result: Awaited<ReturnType<typeof readRegularFile>>
-    try {
-      result = await readRegularFile(file)
-    } catch (error) {
-      throw ioError('read', key, file, error)
-    }
+    const result = await this.read(key, file)
     if (result === undefined) return null
     if ('notAFile' in result) {
       await this.quarantine(key, file, result.notAFile)
@@ -135,8 +152,23 @@ export class EntryFiles {
   }
 
   /**
+   * Reads `file`, of `key`, within the limits of the options (see `readRegularFile`): an
+   * encrypted file may be as large as an entry of `maxFileSize` once encrypted.
+   * @throws {JsonFileRepositoryError} `ERR_IO` for any failure but a missing file.
+   */
+  async read(key: string, file: string): ReturnType<typeof readRegularFile> {
+    try {
+      const sealed = isSealedName(path.basename(file))
+      return await readRegularFile(file, sealed ? this.#sealedLimits : this.#limits)
+    } catch (error) {
+      throw ioError('read', key, file, error)
+    }
+  }
+
+  /**
    * The key of the entry the file `name` holds, `undefined` when it holds none. For a name
-   * made of its key, from the name alone; for a hashed name, by reading and opening the file.
+   * made of its key, from the name alone; for a hashed name, by reading and opening the file
+   * (within the limits of `read`).
    * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be read.
    */
   async keyOf(name: string, file: string): Promise<string | undefined> {
@@ -147,14 +179,13 @@ export class EntryFiles {
     return (await this.#payload(name, file, form))?.key
   }
 
-  /** What the file `name` in `form` holds, `undefined` when missing, not a file or bad. */
+  /**
+   * What the file `name` in `form` holds, `undefined` when missing, not a file we may read, or
+   * bad.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be read.
+   */
   async #payload(name: string, file: string, form: Form) {
-    let result: Awaited<ReturnType<typeof readRegularFile>>
-    try {
-      result = await readRegularFile(file)
-    } catch (error) {
-      throw ioError('read', '', file, error)
-    }
+    const result = await this.read('', file)
     if (result === undefined || 'notAFile' in result) return undefined
     try {
       return { ...form.decode(name, result.text), stats: result.stats }
@@ -163,30 +194,55 @@ export class EntryFiles {
     }
   }
 
-  /** Writes `json` to the file of `key` atomically, with its expiry on it before the rename. */
-  async write(key: string, file: string, json: string, expiresAt: number | undefined) {
-    // A cached entry was read from or written to the current file: none other is left.
-    const elsewhere = this.#cache.get(key) === undefined && this.#options.forms.length > 1
+  /**
+   * Writes `json` to the file of `key` atomically, with its expiry on it before the rename,
+   * then removes its files in previous forms. With `only: 'existing'`, only if the entry exists
+   * (see `replaceOnly` of `writeFileAtomic`; in a previous form, it is written anew in the
+   * current one); with `only: 'new'`, only if it does not, in any form (see `exclusive`).
+   * @returns Whether it wrote: `false` only when `only` found the entry missing, or there.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be written or removed, or the
+   *   directory flushed.
+   */
+  async write(
+    key: string,
+    file: string,
+    json: string,
+    expiresAt: number | undefined,
+    only?: 'existing' | 'new',
+  ): Promise<boolean> {
+    // A cached entry was read from or written to the current file: no other form is left.
+    const previous = this.#cache.get(key) === undefined ? this.#previousFiles(key) : []
+    if (only !== undefined && (await this.#anyFile(key, previous))) {
+      if (only === 'new') return false
+      only = undefined
+    }
     // Until the write is done the cache must not answer for this key.
     this.#cache.delete(key)
     const name = path.basename(file)
     const text = this.#options.forms[0].encode(key, name, json)
-    const options = this.#writeOptions(expiryToMtime(expiresAt))
+    const options = {
+      ...this.#writeOptions(expiryToMtime(expiresAt)),
+      replaceOnly: only === 'existing',
+      exclusive: only === 'new',
+    }
     for (let attempt = 1; ; attempt++) {
       const temp = this.#prefix + tempFileName(name, this.#nextTempId())
       this.#writing.add(temp)
       this.#targets.add(file)
       try {
         const stats = await writeFileAtomic(file, temp, text, options)
+        if (stats === undefined) return false
         this.#counters.writes++
         const stored = mtimeToExpiry(stats.mtimeMs)
         if (expiresAt !== undefined && stored !== expiresAt) this.#warnClampedTimes(file)
         // The expiry the file holds: it differs from `expiresAt` only where times are clamped.
         this.#cache.set(key, { json, signature: signature(stats), expiresAt: stored })
-        if (elsewhere) await this.#removePrevious(key)
-        return
+        for (const other of previous) await this.#unlink(key, other)
+        await this.#directorySync?.sync()
+        return true
       } catch (error) {
         const code = errorCode(error)
+        if (only === 'new' && code === 'EEXIST') return false
         if (attempt > 1 || (code !== 'ENOENT' && code !== 'EISDIR')) {
           throw ioError('write', key, file, error)
         }
@@ -209,16 +265,17 @@ export class EntryFiles {
   /**
    * Moves the entry of `key` in the file `name` (of a previous form) to its current file,
    * keeping its expiry, and removes the old file unless it changed since it was read. A
-   * current file already there is newer and is kept: then only the old file goes.
+   * current file already there is newer and is kept (the same `exclusive` write as a legacy
+   * conversion): then only the old file goes.
    * @returns Whether the old file held a live entry of `key` to move.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read, written or removed.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read, written or removed,
+   *   or the directory flushed.
    */
   async move(key: string, name: string): Promise<boolean> {
     const file = this.file(name)
     const form = formOfName(this.#options.forms, name)
     const payload = form && (await this.#payload(name, file, form))
-    const [current] = this.#options.forms
-    const target = current.name(key)
+    const target = this.#options.forms[0].name(key)
     if (!payload || payload.key !== key || target === undefined || target === name) return false
     if (isExpired(mtimeToExpiry(payload.stats.mtimeMs)) || !isJson(payload.json)) return false
     this.#cache.delete(key)
@@ -227,7 +284,7 @@ export class EntryFiles {
     this.#writing.add(temp)
     this.#targets.add(targetFile)
     try {
-      const text = current.encode(key, target, payload.json)
+      const text = this.#options.forms[0].encode(key, target, payload.json)
       const options = this.#writeOptions(payload.stats.mtimeMs / 1000)
       await writeFileAtomic(targetFile, temp, text, { ...options, exclusive: true })
       this.#counters.writes++
@@ -237,18 +294,30 @@ export class EntryFiles {
       this.#writing.delete(temp)
       this.#targets.delete(targetFile)
     }
-    try {
-      if (sameSignature(await lstat(file), signature(payload.stats))) await unlink(file)
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw ioError('move', key, file, error)
-    }
+    await this.removeIfUnchanged(key, file, signature(payload.stats))
+    await this.syncDirectory('move', key, file)
     return true
   }
 
   /**
-   * Moves the expiry of the file of `key`. With `expected`, only when the file is still the
-   * version cached (else resolves to `false` and the caller writes the whole value).
+   * Removes `file`, of `key`, unless it changed since it was seen with `seen` (another process
+   * may have written it again since).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
+   */
+  async removeIfUnchanged(key: string, file: string, seen: Signature): Promise<void> {
+    try {
+      if (sameSignature(await lstat(file), seen)) await unlink(file)
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw ioError('delete', key, file, error)
+    }
+  }
+
+  /**
+   * Moves the expiry of the file of `key` (in a previous form when it has none in the current
+   * one). With `expected`, only when the file is still the version cached (else resolves to
+   * `false` and the caller writes the whole value).
    * @returns Whether there was a file to touch.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be touched.
    */
   async touch(
     key: string,
@@ -302,18 +371,18 @@ export class EntryFiles {
   }
 
   /**
-   * Removes the file of `key`; a directory in its place is moved aside.
+   * Removes the file of `key`, and its files in previous forms; a directory in their place is
+   * moved aside. With `fsync`, flushes the directory after.
    * @returns Whether there was something to remove.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be removed or moved aside, or
+   *   the directory flushed.
    */
   async remove(key: string, file: string): Promise<boolean> {
-    const removed = await this.#remove(key, file)
-    return (await this.#removePrevious(key)) || removed
-  }
-
-  /** Removes the files of `key` in the previous forms. @returns Whether there was one. */
-  async #removePrevious(key: string): Promise<boolean> {
     let removed = false
-    for (const file of this.#previousFiles(key)) if (await this.#remove(key, file)) removed = true
+    for (const each of [file, ...this.#previousFiles(key)]) {
+      if (await this.#unlink(key, each)) removed = true
+    }
+    if (removed) await this.syncDirectory('delete', key, file)
     return removed
   }
 
@@ -323,7 +392,26 @@ export class EntryFiles {
     return names.filter((name) => name !== undefined).map((name) => this.file(name))
   }
 
-  async #remove(key: string, file: string): Promise<boolean> {
+  /**
+   * Whether any of `files`, of `key`, is a regular file.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when one cannot be stat'ed.
+   */
+  async #anyFile(key: string, files: string[]): Promise<boolean> {
+    for (const file of files) {
+      try {
+        if ((await lstat(file)).isFile()) return true
+      } catch (error) {
+        if (errorCode(error) !== 'ENOENT') throw ioError('read', key, file, error)
+      }
+    }
+    return false
+  }
+
+  /**
+   * Removes `file`, of `key`, without flushing the directory; a directory there is moved aside.
+   * @returns Whether there was something to remove.
+   */
+  async #unlink(key: string, file: string): Promise<boolean> {
     this.#cache.delete(key)
     try {
       await unlink(file)
@@ -339,10 +427,27 @@ export class EntryFiles {
   }
 
   /**
+   * With `fsync`, flushes the directory, so that the renames and unlinks done before the call
+   * survive a power loss (see directory-sync.ts).
+   * @throws {JsonFileRepositoryError} `ERR_IO`, as a failure to `operation` the file of `key`.
+   */
+  async syncDirectory(operation: string, key: string, file: string): Promise<void> {
+    try {
+      await this.#directorySync?.sync()
+    } catch (error) {
+      throw ioError(operation, key, file, error)
+    }
+  }
+
+  /**
    * A read met an expired entry: it is a miss whether or not its file can be removed now (on a
-   * read-only filesystem it cannot; `prune()` reports that).
+   * read-only filesystem it cannot; `prune()` reports that). Left in place when `readOnly`.
    */
   async missExpired(key: string, file: string, seen: Signature): Promise<undefined> {
+    if (this.#options.readOnly) {
+      this.#cache.delete(key)
+      return undefined
+    }
     await this.#removeExpired(key, file, seen).catch((error) => {
       this.#options.logger.debug?.({ err: error, key, file }, 'cannot remove an expired entry')
     })
@@ -375,7 +480,10 @@ export class EntryFiles {
     const file = this.#prefix + name
     if (this.#writing.has(file)) return
     try {
-      if (isStaleTemp(name, now - (await lstat(file)).ctimeMs)) await unlink(file)
+      if (isStaleTemp(name, now - (await lstat(file)).ctimeMs)) {
+        await unlink(file)
+        this.#counters.tempFilesRemoved++
+      }
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
     }
@@ -418,22 +526,26 @@ export class EntryFiles {
     return true
   }
 
-  /** Moves a file that holds no valid entry aside, beside it, and reports it. */
+  /** Moves a file that holds no valid entry aside, beside it (unless `readOnly`), and reports it. */
   async quarantine(key: string, file: string, what: string, ino?: number): Promise<void> {
     this.#cache.delete(key)
-    const aside = this.#prefix + quarantineFileName(path.basename(file))
-    try {
-      // Not if another writer has replaced the bad file with a good one since we read it.
-      if (ino !== undefined && (await lstat(file)).ino !== ino) return
-      await rename(file, aside)
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return
-      throw ioError('move aside', key, file, error)
+    let aside: string | undefined
+    if (!this.#options.readOnly) {
+      aside = this.#prefix + quarantineFileName(path.basename(file))
+      try {
+        // Not if another writer has replaced the bad file with a good one since we read it.
+        if (ino !== undefined && (await lstat(file)).ino !== ino) return
+        await rename(file, aside)
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') return
+        throw ioError('move aside', key, file, error)
+      }
+      this.#counters.quarantined++
     }
-    this.#counters.quarantined++
     const error = new JsonFileRepositoryError(
       'ERR_CORRUPT_FILE',
-      `The file of key ${showKey(key)} (${file}) is ${what}; it was moved to ${aside}`,
+      // No path in the message: it may reach a response. The record has them.
+      `The file of key ${showKey(key)} is ${what}; ${aside ? `it was moved aside (${aside.slice(file.length)})` : 'it was left in place (read-only)'}`,
       { key, file },
     )
     this.#options.logger.warn({ err: error, key, file, movedTo: aside }, error.message)

@@ -1,3 +1,5 @@
+import { getSystemErrorMap } from 'node:util'
+
 /** The `code` of every {@link JsonFileRepositoryError}. */
 export type JsonFileRepositoryErrorCode =
   /** The key is not a string, is empty, is too long, or holds a lone surrogate. */
@@ -10,10 +12,14 @@ export type JsonFileRepositoryErrorCode =
   | 'ERR_IO'
   /** The repository was closed. */
   | 'ERR_CLOSED'
+  /** A call that would change the directory, on a repository opened with `readOnly: true`. */
+  | 'ERR_READ_ONLY'
+  /** The directory, or a parent, can be written by another user (see `allowSharedDirectory`). */
+  | 'ERR_UNSAFE_DIRECTORY'
 
 /**
- * The one error class of `json-file-repository`. The message names the key and the file;
- * the underlying error, if any, is kept as `cause`.
+ * The one error class of `json-file-repository`. The message names the key, but not the path
+ * of its file (kept in `file`); the underlying error, if any, is kept as `cause`.
  */
 export class JsonFileRepositoryError extends Error {
   override name = 'JsonFileRepositoryError'
@@ -40,19 +46,29 @@ export function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code
 }
 
-/** An `ERR_IO` error for an operation on the file of `key` (or on `file` alone, key `''`). */
+/**
+ * An `ERR_IO` error for an operation on the file of `key` (or on `file` alone, key `''`). The
+ * message names the key, never the path (it may reach an HTTP response): that is in `file`.
+ */
 export function ioError(
   operation: string,
   key: string,
   file: string,
   cause: unknown,
 ): JsonFileRepositoryError {
-  const what = key === '' ? file : `key ${showKey(key)} (${file})`
-  return new JsonFileRepositoryError(
-    'ERR_IO',
-    `Cannot ${operation} ${what}: ${(cause as Error).message}`,
-    { key, file, cause },
-  )
+  const what = key === '' ? 'the directory' : `key ${showKey(key)}`
+  return new JsonFileRepositoryError('ERR_IO', `Cannot ${operation} ${what}: ${describe(cause)}`, {
+    key,
+    file,
+    cause,
+  })
+}
+
+/** A system error as its code and description, without the path Node puts in its message. */
+function describe(cause: unknown): string {
+  const errno = (cause as NodeJS.ErrnoException | undefined)?.errno
+  const known = typeof errno === 'number' ? getSystemErrorMap().get(errno) : undefined
+  return known ? `${known[0]}: ${known[1]}` : String((cause as Error | undefined)?.message ?? cause)
 }
 
 /** A key as it can be shown in a message: quoted, escaped and shortened. */

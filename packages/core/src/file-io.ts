@@ -32,20 +32,34 @@ export function signature(stats: fs.Stats): Signature {
 /** The result of reading a file that exists but is not a regular file we may read. */
 export interface NotAFile {
   notAFile: string
+  /** Those of the file opened and refused (none for a symbolic link, which is not opened). */
+  stats?: fs.Stats
 }
 
 // O_NOFOLLOW: a symlink is refused (ELOOP), never followed out of the directory.
 // O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer.
 export const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK
 
+/** What a read accepts: a file larger than `maxSize` or with an owner not in `owners` is refused. */
+export interface ReadLimits {
+  /** Most bytes read: a larger file is never read into memory. */
+  maxSize: number
+  /** The uids whose files may be read; `undefined` for any. */
+  owners: ReadonlySet<number> | undefined
+}
+
 /**
  * Reads a whole regular file without following a symlink. Resolves to `undefined` when it is
- * missing, to `{ notAFile }` when it is a symlink, directory, FIFO or other special file.
+ * missing, to `{ notAFile }` when it is a symlink, directory, FIFO or other special file, is
+ * larger than `limits.maxSize` or owned by another user. The size and the owner come from the
+ * `fstat` of the opened file, before anything is allocated; at most the size seen then is read,
+ * so a file that grows meanwhile reads truncated (and fails to parse).
  * Written with plain callbacks: this is the path of every cold read, and a chain of promises
  * costs it about a third of its speed.
  */
 export function readRegularFile(
   file: string,
+  limits: ReadLimits,
 ): Promise<{ text: string; stats: fs.Stats } | NotAFile | undefined> {
   return new Promise((resolve, reject) => {
     fs.open(file, READ_FLAGS, (error, fd) => {
@@ -65,9 +79,8 @@ export function readRegularFile(
       }
       fs.fstat(fd, (error, stats) => {
         if (error) return finish(undefined, error)
-        if (!stats.isFile()) {
-          return finish({ notAFile: stats.isDirectory() ? 'a directory' : 'a special file' })
-        }
+        const refused = refusal(stats, limits)
+        if (refused !== undefined) return finish({ notAFile: refused, stats })
         const buffer = Buffer.allocUnsafe(stats.size)
         const readFrom = (offset: number) => {
           if (offset === buffer.length) return finish({ text: buffer.toString('utf8'), stats })
@@ -83,6 +96,16 @@ export function readRegularFile(
   })
 }
 
+/** Why a file with these stats is not read, or `undefined` when it may be. */
+function refusal(stats: fs.Stats, { maxSize, owners }: ReadLimits): string | undefined {
+  if (!stats.isFile()) return stats.isDirectory() ? 'a directory' : 'a special file'
+  if (stats.size > maxSize) return `larger than maxFileSize (${stats.size} > ${maxSize} bytes)`
+  if (owners !== undefined && !owners.has(stats.uid)) {
+    return `owned by another user (uid ${stats.uid})`
+  }
+  return undefined
+}
+
 export interface AtomicWriteOptions {
   /** Mode of the new file. */
   mode: number
@@ -92,16 +115,20 @@ export interface AtomicWriteOptions {
   mtime: number
   /** Whether to flush the data to disk before the rename. */
   fsync: boolean
+  /** Only replace a file that exists: when `file` is missing, write nothing. */
+  replaceOnly?: boolean
   /**
-   * Never replace a file already at `file`: `link` instead of `rename`, which fails with
-   * `EEXIST` then (for moving an entry to another form without overwriting a newer write).
+   * Never replace a file already at `file`: the write then fails with `EEXIST`. The temp file is
+   * linked to `file` (which fails if it exists, atomically) and unlinked, instead of renamed.
    */
   exclusive?: boolean
 }
 
 /**
  * Writes `data` to `temp`, then renames it over `file`: readers see the old or the new whole
- * file, never a part. Resolves to the stats of the new file as it is after the rename.
+ * file, never a part. Resolves to the stats of the new file as it is after the rename, or to
+ * `undefined` when `replaceOnly` found no file to replace (checked last before the rename: a
+ * file removed between that check and the rename is made again).
  *
  * This is write-file-atomic's recipe (a uniquely named temp file in the same directory, fsync,
  * rename, clean-up in `finally`) written out rather than called, for two guarantees that
@@ -115,13 +142,14 @@ export function writeFileAtomic(
   temp: string,
   data: string,
   options: AtomicWriteOptions,
-): Promise<fs.Stats> {
+): Promise<fs.Stats | undefined> {
   // Plain callbacks, as in readRegularFile: seven file operations make the path of every write.
   return new Promise((resolve, reject) => {
     // 'wx': O_EXCL, so a file or symlink already at `temp` is never written through.
     fs.open(temp, 'wx', options.mode, (error, fd) => {
       if (error) return reject(error)
       let renamed = false
+      let missing = false
       let stats: fs.Stats
       series(
         [
@@ -129,10 +157,20 @@ export function writeFileAtomic(
           (done) => (options.chmod ? fs.fchmod(fd, options.mode, done) : done(null)),
           (done) => fs.futimes(fd, options.mtime, options.mtime, done),
           (done) => (options.fsync ? fs.fsync(fd, done) : done(null)),
-          (done) => (options.exclusive ? fs.link : fs.rename)(temp, file, done),
-          // A link leaves the temp name too: remove it (the file stays, under its new name).
-          (done) => (options.exclusive ? fs.unlink(temp, done) : done(null)),
           (done) => {
+            if (!options.replaceOnly) return done(null)
+            fs.lstat(file, (error) => {
+              missing = error?.code === 'ENOENT'
+              done(missing ? null : error)
+            })
+          },
+          (done) => {
+            if (missing) return done(null)
+            if (!options.exclusive) return fs.rename(temp, file, done)
+            fs.link(temp, file, (error) => (error ? done(error) : fs.unlink(temp, done)))
+          },
+          (done) => {
+            if (missing) return done(null)
             renamed = true
             // Stats of our inode taken after the rename (which moves its ctime): if another
             // process replaces the file after us, its inode differs and caches see the change.
@@ -146,7 +184,7 @@ export function writeFileAtomic(
           fs.close(fd, () => {
             if (renamed && !error) resolve(stats)
             else if (renamed) reject(error)
-            else fs.unlink(temp, () => reject(error))
+            else fs.unlink(temp, () => (error ? reject(error) : resolve(undefined)))
           })
         },
       )

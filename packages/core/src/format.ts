@@ -4,15 +4,17 @@
  * encryption, the key and the value sealed together (encryption.ts) under a keyed hash of the
  * key. Every value goes through here on its way to and from a file.
  */
+import sjson from 'secure-json-parse'
 import { type EncryptionOptions, type SealingKey, sealedBy, sealingKeys } from './encryption'
 import { JsonFileRepositoryError, showKey } from './errors'
 import { fileNameToKey, isSealedName, keyToFileName, sealedFileName } from './keys'
 
 /**
  * The text of the file that stores `value`.
- * @throws {JsonFileRepositoryError} `ERR_INVALID_VALUE` when JSON cannot represent `value`.
+ * @throws {JsonFileRepositoryError} `ERR_INVALID_VALUE` when JSON cannot represent `value`, or
+ * its text is larger than `maxSize` bytes (no read would accept the file).
  */
-export function serialize(key: string, value: unknown): string {
+export function serialize(key: string, value: unknown, maxSize: number): string {
   let json: string | undefined
   try {
     json = JSON.stringify(value)
@@ -30,16 +32,29 @@ export function serialize(key: string, value: unknown): string {
       { key },
     )
   }
+  // A UTF-8 byte is at most 3 per UTF-16 unit: counting them is needed near the limit only.
+  if (json.length * 3 > maxSize && Buffer.byteLength(json) > maxSize) {
+    throw new JsonFileRepositoryError(
+      'ERR_INVALID_VALUE',
+      `Cannot store key ${showKey(key)}: its JSON is larger than maxFileSize (${maxSize} bytes)`,
+      { key },
+    )
+  }
   return json
 }
 
 /**
- * The value a file's text holds.
+ * The value a file's text holds, without prototype poisoning: an own `__proto__` key, or a
+ * `constructor` holding a `prototype`, is removed at every depth, so that code which merges the
+ * value (`Object.assign({}, value.user)`) cannot be handed a prototype. secure-json-parse
+ * (Fastify's) scans the text first: a text without them costs what `JSON.parse` costs.
  * @throws {SyntaxError} When the text is not JSON.
  */
 export function parse<T>(text: string): T {
-  return JSON.parse(text)
+  return sjson.parse(text, undefined, SAFE)
 }
+
+const SAFE = { protoAction: 'remove', constructorAction: 'remove' } as const
 
 /** What a file holds once decoded: its key and the value's JSON text. */
 export interface Payload {
@@ -77,7 +92,9 @@ const plainForm: Form = {
 function sealedForm(writer: SealingKey, readers: SealingKey[]): Form {
   return {
     sealed: true,
-    name: (key) => sealedFileName(writer.hash(key)),
+    // The keys of the plain form, no longer: a key is valid in both forms or in neither.
+    name: (key) =>
+      keyToFileName(key) === undefined ? undefined : sealedFileName(writer.hash(key)),
     // The key goes in as a JSON string, which holds no raw newline, then the value's JSON.
     encode: (key, name, json) => writer.seal(name, `${JSON.stringify(key)}\n${json}`),
     decode(name, text) {
@@ -87,7 +104,7 @@ function sealedForm(writer: SealingKey, readers: SealingKey[]): Form {
       const plaintext = opener.open(name, text)
       const newline = plaintext.indexOf('\n')
       if (newline < 0) throw new Error('no key inside')
-      const key: unknown = JSON.parse(plaintext.slice(0, newline))
+      const key: unknown = parse(plaintext.slice(0, newline))
       // Authenticated already; this says the sealer named the file after this very key.
       if (typeof key !== 'string' || sealedFileName(opener.hash(key)) !== name) {
         throw new Error('not the file of the key it holds')

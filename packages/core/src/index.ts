@@ -4,5 +4,19 @@ export {
   type JsonFileRepositoryErrorCode,
 } from './errors'
 export { JsonFileRepository } from './json-file-repository'
-export type { CacheOptions, JsonFileRepositoryOptions, Logger } from './options'
-export type { EntryInfo, RepositoryEntry, RepositoryStats, SetOptions } from './types'
+export {
+  type CacheOptions,
+  checkOptionNames,
+  type JsonFileRepositoryOptions,
+  type Logger,
+} from './options'
+export { fingerprint, redactError, redactLogger } from './redaction'
+export { legacySessions, recordToSession, type SessionRecord, toSessionRecord } from './sessions'
+export type {
+  EntryInfo,
+  LegacyFormat,
+  MigrationReport,
+  RepositoryEntry,
+  RepositoryStats,
+  SetOptions,
+} from './types'

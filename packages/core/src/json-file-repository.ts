@@ -7,22 +7,42 @@
  * - directory.ts: creating and walking the directory;  format.ts: value <-> file text, and
  *   the forms an entry can be stored in (plain, encrypted under each key: encryption.ts).
  */
-import type fs from 'node:fs'
+import fs from 'node:fs'
 import path from 'node:path'
 import { makeDirectory, readEntryStats, visitNames } from './directory'
+import { checkDirectory, trustedOwners } from './directory-checks'
 import { EntryFiles, toEntry } from './entry-files'
-import { ioError, JsonFileRepositoryError, showKey } from './errors'
+import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
 import { signature } from './file-io'
 import { parse, serialize } from './format'
-import { fileNameToKey, invalidKeyReason, isSealedName, tempFileWriter } from './keys'
-import { type JsonFileRepositoryOptions, type NormalizedOptions, normalizeOptions } from './options'
+import {
+  fileNameToKey,
+  invalidKeyReason,
+  isSealedName,
+  legacyFileNameToKey,
+  tempFileWriter,
+} from './keys'
+import { LegacyFiles, type Migration } from './legacy-files'
+import {
+  type JsonFileRepositoryOptions,
+  type NormalizedOptions,
+  normalizeOptions,
+  show,
+} from './options'
 import { type Snapshot, SnapshotCache } from './snapshot-cache'
-import type { Counters, EntryInfo, RepositoryEntry, RepositoryStats, SetOptions } from './types'
+import type {
+  Counters,
+  EntryInfo,
+  MigrationReport,
+  RepositoryEntry,
+  RepositoryStats,
+  SetOptions,
+} from './types'
 import { WriteQueue } from './write-queue'
 
 /** What `set` returns when it has nothing to do. */
-const DONE = Promise.resolve()
+const DONE = Promise.resolve(true)
 /** How many files `prune()` stats or removes at once. */
 const PRUNE_CONCURRENCY = 32
 
@@ -30,6 +50,8 @@ const PRUNE_CONCURRENCY = 32
 interface Write {
   json: string
   expiresAt: number | undefined
+  /** Only if the file exists: see `SetOptions.update`. */
+  update: boolean
 }
 
 /**
@@ -52,8 +74,10 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   readonly directory: string
   readonly #options: NormalizedOptions
   readonly #cache: SnapshotCache
-  readonly #queue = new WriteQueue<Write>()
+  readonly #queue = new WriteQueue<Write, boolean>()
   readonly #files: EntryFiles
+  /** With the `legacyFiles` option: the files of an earlier store, converted when met. */
+  readonly #legacy: LegacyFiles | undefined
   readonly #counters: Counters = {
     hits: 0,
     misses: 0,
@@ -62,6 +86,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     skipped: 0,
     deletes: 0,
     quarantined: 0,
+    tempFilesRemoved: 0,
   }
   #timer: NodeJS.Timeout | undefined
   /** The `prune()` calls under way (the timer's among them), which `close()` waits for. */
@@ -69,19 +94,25 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   #closed = false
 
   /**
-   * Opens (and creates, with `directoryMode`, if it is missing) a directory of JSON files.
-   * Never scans the directory: starting is constant time whatever it holds.
+   * Opens (and creates, with `directoryMode`, if it is missing and `readOnly` is not set) a
+   * directory of JSON files. Never scans the directory: starting is constant time whatever it
+   * holds. A symlink is followed: `directory` is then the real path, which is checked and used
+   * from then on. Unless `allowSharedDirectory`, refuses a directory that another user could
+   * write (see {@link JsonFileRepositoryOptions.allowSharedDirectory}).
    *
    * @param directory Path of the directory, relative to the working directory or absolute.
-   * @throws {TypeError} When `directory` is not a non-empty string or an option is invalid.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created.
+   * @throws {TypeError} When `directory` is not a non-empty string, or an option is invalid
+   *   or unknown (the message suggests the closest known name).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created, or a file
+   *   is where it should be; `ERR_UNSAFE_DIRECTORY` when it, or a parent, is not owned by this
+   *   process's user or root, or is writable by group or others without the sticky bit.
    */
   constructor(directory: string, options: JsonFileRepositoryOptions = {}) {
     if (typeof directory !== 'string' || directory === '') {
-      throw new TypeError(`\`directory\` must be a non-empty string, got ${String(directory)}`)
+      throw new TypeError(`\`directory\` must be a non-empty string, got ${show(directory)}`)
     }
     this.#options = normalizeOptions(options)
-    this.directory = path.resolve(directory)
+    this.directory = openDirectory(path.resolve(directory), this.#options)
     this.#cache = new SnapshotCache(this.#options.cache)
     this.#files = new EntryFiles(
       this.directory,
@@ -90,15 +121,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       this.#counters,
       (key) => this.#queue.busy(key),
     )
-    try {
-      makeDirectory(this.directory, this.#options.directoryMode)
-    } catch (error) {
-      throw new JsonFileRepositoryError(
-        'ERR_IO',
-        `Cannot create the directory ${this.directory}: ${(error as Error).message}`,
-        { file: this.directory, cause: error },
-      )
-    }
+    const { legacyFiles, maxFileSize } = this.#options
+    this.#legacy = legacyFiles && new LegacyFiles(this.#files, legacyFiles, maxFileSize)
     const { pruneInterval, logger } = this.#options
     if (pruneInterval > 0) {
       this.#timer = setInterval(() => {
@@ -131,7 +155,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /**
    * The value of `key`, a fresh copy on every call, or `undefined` when it is missing,
-   * expired or corrupt (a corrupt file is moved aside and reported to the logger).
+   * expired or corrupt (a corrupt file is moved aside, unless `readOnly`, and reported to the
+   * logger).
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO` (any failure but a missing file), `ERR_CLOSED`.
    * @example const user = await users.get('42')
    */
@@ -158,6 +183,15 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       return toEntry(key, parse<T>(cached.json), cached)
     }
     this.#counters.misses++
+    const legacy = this.#legacy && (() => this.#loadLegacy<T>(key, file))
+    return this.#files.load<T>(key, file, legacy)
+  }
+
+  /** A key with no file: its legacy file, if it has one, converted, then its new file read. */
+  async #loadLegacy<T>(key: string, file: string): Promise<RepositoryEntry<T> | undefined> {
+    if (legacyFileNameToKey(key) === undefined) return undefined
+    await this.#migrate(key)
+    // Read again whatever came of it: another process may have converted it just before.
     return this.#files.load<T>(key, file)
   }
 
@@ -173,16 +207,23 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * Stores `value` under `key`, atomically. Does no I/O when the value and the expiry are
    * unchanged since this process last wrote or read them, and only moves the expiry when the
    * value is unchanged. Concurrent calls for one key are coalesced; the last call wins.
+   * With `fsync`, resolves once the file and the directory are flushed.
+   * @returns Whether the value is stored: `false` only when an `update` found no entry.
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`; `ERR_INVALID_VALUE` when JSON cannot
-   * represent `value` (nothing is written); `ERR_IO`; `ERR_CLOSED`.
+   * represent `value` or its JSON is larger than `maxFileSize` (nothing is written); `ERR_IO`;
+   * `ERR_CLOSED`; `ERR_READ_ONLY`.
    * @throws {TypeError} When `expiresAt` is not a valid time.
    * @example await sessions.set(id, session, { expiresAt: Date.now() + 86_400_000 })
    */
-  set(key: string, value: T, options: SetOptions = {}): Promise<void> {
+  set(key: string, value: T, options: SetOptions = {}): Promise<boolean> {
     let write: Write
     try {
-      this.#assertOpen()
-      write = { expiresAt: toExpiry(options.expiresAt), json: serialize(key, value) }
+      this.#assertWritable()
+      write = {
+        expiresAt: toExpiry(options.expiresAt),
+        json: serialize(key, value, this.#options.maxFileSize),
+        update: options.update === true,
+      }
     } catch (error) {
       return Promise.reject(error)
     }
@@ -195,11 +236,11 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     return this.#set(key, write)
   }
 
-  async #set(key: string, write: Write): Promise<void> {
+  async #set(key: string, write: Write): Promise<boolean> {
     const file = this.path(key)
     if (isExpired(write.expiresAt)) {
       await this.delete(key)
-      return
+      return true
     }
     return this.#queue.set(key, write, (latest) => this.#commit(key, file, latest))
   }
@@ -214,16 +255,23 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   }
 
   /** Writes what a set asked for: nothing, a touch or the whole file, whichever is enough. */
-  async #commit(key: string, file: string, write: Write): Promise<void> {
+  async #commit(key: string, file: string, write: Write): Promise<boolean> {
     const cached = this.#cache.get(key)
     if (cached?.json === write.json) {
       if (this.#isStored(key, write)) {
         this.#counters.skipped++
-        return
+        return true
       }
-      if (await this.#files.touch(key, file, write.expiresAt, cached)) return
+      if (await this.#files.touch(key, file, write.expiresAt, cached)) return true
     }
-    await this.#files.write(key, file, write.json, write.expiresAt)
+    // With `update`, a file that the touch found gone is not made again here either.
+    return this.#files.write(
+      key,
+      file,
+      write.json,
+      write.expiresAt,
+      write.update ? 'existing' : undefined,
+    )
   }
 
   /**
@@ -231,25 +279,31 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * @param expiresAt Milliseconds since the epoch, a `Date`, or `undefined` for never. A time
    *   that has passed deletes the entry.
    * @returns Whether the key existed.
-   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    * @throws {TypeError} When `expiresAt` is not a valid time.
    */
   async touch(key: string, expiresAt: number | Date | undefined): Promise<boolean> {
-    const file = this.#open(key)
+    this.#assertWritable()
+    const file = this.path(key)
     const expiry = toExpiry(expiresAt)
     if (isExpired(expiry)) return this.delete(key)
     return this.#queue.run(key, () => this.#files.touch(key, file, expiry))
   }
 
   /**
-   * Removes `key`.
+   * Removes `key`. With `fsync`, resolves once the directory is flushed.
    * @returns Whether a file was removed.
-   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    */
   async delete(key: string): Promise<boolean> {
-    const file = this.#open(key)
+    this.#assertWritable()
+    const file = this.path(key)
     // A set queued before this delete stays before it; one made after must queue after it.
-    return this.#queue.run(key, () => this.#files.remove(key, file))
+    return this.#queue.run(key, async () => {
+      // A legacy file left beside the entry would bring the deleted entry back.
+      const legacy = (await this.#legacy?.remove(key)) ?? false
+      return (await this.#files.remove(key, file)) || legacy
+    })
   }
 
   /**
@@ -285,9 +339,10 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   /**
    * Removes every entry. Foreign and quarantined files are left alone.
    * @returns How many entries were removed.
-   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    */
   async clear(): Promise<number> {
+    this.#assertWritable()
     let removed = 0
     // keys(), not every entry-like name: a directory or symlink there is not an entry to count.
     for await (const key of this.keys()) if (await this.delete(key)) removed++
@@ -296,13 +351,13 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /**
    * Removes the files of expired entries, deciding from `stat` alone (no file is opened),
-   * and temp files left by writers that crashed.
+   * and temp files left by writers that crashed (counted apart: `stats().tempFilesRemoved`).
    * @returns How many expired entries were removed.
-   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    */
   prune(): Promise<number> {
     try {
-      this.#assertOpen()
+      this.#assertWritable()
     } catch (error) {
       return Promise.reject(error)
     }
@@ -319,6 +374,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
           return Number(await this.#files.pruneExpired(key, this.#files.file(name), now))
         }
         if (tempFileWriter(name) !== undefined) await this.#files.pruneTemp(name, now)
+        const legacyKey = this.#legacy && legacyFileNameToKey(name)
+        if (legacyKey !== undefined) return Number((await this.#migrate(legacyKey)) === 'expired')
         return 0
       },
     )
@@ -326,6 +383,42 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     const forget = () => this.#prunes.delete(pruning)
     pruning.then(forget, forget)
     return pruning
+  }
+
+  /**
+   * Converts every legacy file (see the `legacyFiles` option) into an entry now, rather than
+   * when each is met: for a deployment that wants the directory upgraded at once. Idempotent,
+   * and safe while other processes use the directory (see the option for what a conversion does).
+   * @returns How many files were converted, left behind by an entry that already had a current
+   *   file (and removed), expired (and removed), and moved aside as corrupt.
+   * @throws {TypeError} Without the `legacyFiles` option.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  async migrate(): Promise<MigrationReport> {
+    this.#assertOpen()
+    if (this.#legacy === undefined) {
+      throw new TypeError('`migrate()` needs the `legacyFiles` option')
+    }
+    const report: MigrationReport = { migrated: 0, superseded: 0, expired: 0, corrupt: 0 }
+    await visitNames(
+      this.directory,
+      PRUNE_CONCURRENCY,
+      () => this.#closed,
+      async (name) => {
+        const key = legacyFileNameToKey(name)
+        const migration = key === undefined ? 'missing' : await this.#migrate(key)
+        if (migration !== 'missing') report[migration]++
+        return 0
+      },
+    )
+    return report
+  }
+
+  /** Converts the legacy file of `key`, in the key's queue. */
+  #migrate(key: string): Promise<Migration> {
+    // In the form this repository writes: encrypted when encryption is on.
+    const file = this.path(key)
+    return this.#queue.run(key, () => (this.#legacy as LegacyFiles).migrate(key, file))
   }
 
   /**
@@ -354,12 +447,12 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * removed only if unchanged since it was read. Safe while servers use the directory, and
    * idempotent: a second run moves nothing.
    * @returns How many entries were moved.
-   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    * @example await new JsonFileRepository(dir, { encryption: { keys: [key], transition: 'encrypting' } }).rekey()
    */
   rekey(): Promise<number> {
     try {
-      this.#assertOpen()
+      this.#assertWritable()
     } catch (error) {
       return Promise.reject(error)
     }
@@ -398,16 +491,34 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   #assertOpen(): void {
     if (this.#closed) {
-      throw new JsonFileRepositoryError('ERR_CLOSED', `The repository ${this.directory} is closed`)
+      throw new JsonFileRepositoryError('ERR_CLOSED', 'The repository is closed', {
+        file: this.directory,
+      })
+    }
+  }
+
+  #assertWritable(): void {
+    this.#assertOpen()
+    if (this.#options.readOnly) {
+      throw new JsonFileRepositoryError(
+        'ERR_READ_ONLY',
+        `The repository ${this.directory} was opened read-only`,
+      )
     }
   }
 
   #entryStats(): AsyncIterableIterator<[string, string, fs.Stats]> {
     this.#assertOpen()
+    // A converted legacy file is listed under the file of the entry it became.
+    const migrate =
+      this.#legacy &&
+      (async (key: string) =>
+        (await this.#migrate(key)) === 'migrated' ? this.path(key) : undefined)
     return readEntryStats(
       this.directory,
       (name) => this.#files.file(name),
       (name, file) => this.#files.keyOf(name, file),
+      migrate,
     )
   }
 
@@ -415,5 +526,40 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   #open(key: string): string {
     this.#assertOpen()
     return this.path(key)
+  }
+}
+
+/**
+ * Makes `directory` if it is missing, and checks it.
+ * @returns Its real path.
+ * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_UNSAFE_DIRECTORY`.
+ */
+function openDirectory(directory: string, options: NormalizedOptions): string {
+  let real: string
+  try {
+    if (!options.readOnly) makeDirectory(directory, options.directoryMode)
+    real = fs.realpathSync(directory)
+  } catch (error) {
+    // Read-only, a missing directory is an empty one: every read is a miss.
+    if (options.readOnly && errorCode(error) === 'ENOENT') return directory
+    throw new JsonFileRepositoryError(
+      'ERR_IO',
+      isFile(directory)
+        ? `${directory} is a file, not a directory`
+        : `Cannot create the directory ${directory}: ${(error as Error).message}`,
+      { file: directory, cause: error },
+    )
+  }
+  const owners = trustedOwners()
+  if (!options.allowSharedDirectory && owners !== undefined) checkDirectory(real, owners)
+  return real
+}
+
+/** Whether `file` is a regular file (not a directory, nor missing, nor under a file). */
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true
+  } catch {
+    return false
   }
 }

@@ -54,6 +54,15 @@ export function isSealedName(name: string): boolean {
   return SEALED_NAME.test(name)
 }
 
+/**
+ * The key of a file that @itrocks/fastify-file-session-store 0.3 named `<key>`, with no
+ * extension: only a safe key can be one, so such a name never has a `.` (no temp, quarantined
+ * or `.json` file) nor a separator, and never names anything outside the directory.
+ */
+export function legacyFileNameToKey(name: string): string | undefined {
+  return SAFE_KEY.test(name) && keyToFileName(name) !== undefined ? name : undefined
+}
+
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/
 
 /** A hidden temp name for `name`, unique for this process (`pid`) and this writer (`unique`). */

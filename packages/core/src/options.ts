@@ -1,5 +1,7 @@
+import { inspect } from 'node:util'
 import type { EncryptionOptions } from './encryption'
 import { type Form, formsOf } from './format'
+import type { LegacyFormat } from './types'
 
 /** A pino-style logger: `app.log` of Fastify, `console` or pino itself all fit. */
 export interface Logger {
@@ -16,8 +18,9 @@ export interface CacheOptions {
    */
   maxEntries?: number
   /**
-   * Most bytes kept, counted as the length of each entry's JSON plus 280 bytes of bookkeeping
-   * (about what an entry takes on the heap).
+   * Most bytes kept, counted as the heap bytes of each entry's JSON (one per character for
+   * Latin-1 text, two otherwise, as V8 stores strings) plus 280 bytes of bookkeeping (about what
+   * an entry takes on the heap).
    * @default 67_108_864 (64 MiB)
    */
   maxBytes?: number
@@ -61,15 +64,15 @@ export interface JsonFileRepositoryOptions {
    */
   directoryMode?: number
   /**
-   * Run `prune()` every so many milliseconds on a timer that does not keep the process alive.
-   * `0` turns it off.
+   * Run `prune()` every so many milliseconds (not seconds) on a timer that does not keep the
+   * process alive. `0` turns it off.
    * @default 0
    */
   pruneInterval?: number
   /**
    * When `set` stores the same value with an expiry moved forward by less than this many
-   * milliseconds (and by less than half of the remaining lifetime), it does nothing at all
-   * instead of moving the file's expiry. `0` moves it on every change.
+   * milliseconds (not seconds; and by less than half of the remaining lifetime), it does
+   * nothing at all instead of moving the file's expiry. `0` moves it on every change.
    * @default 0
    */
   touchAfter?: number
@@ -78,6 +81,36 @@ export interface JsonFileRepositoryOptions {
    * @default a logger that emits a process warning
    */
   logger?: Logger
+  /**
+   * Never change the directory, for tools that inspect one: it is not created, an expired
+   * entry is a miss left in place, a corrupt file a miss left in place (and reported), and
+   * `set`, `touch`, `delete`, `clear` and `prune` reject with `ERR_READ_ONLY`.
+   * @default false
+   */
+  readOnly?: boolean
+  /**
+   * Largest file read, and largest value (as JSON, in bytes) written. A larger file is never
+   * read into memory: a read of it is a miss and the file is moved aside as corrupt.
+   * @default 16_777_216 (16 MiB)
+   */
+  maxFileSize?: number
+  /**
+   * Use a directory that other users can write, or that is not this process's user's, and read
+   * files of any owner. By default the directory and each of its parents must be owned by this
+   * process's user or by root and not be writable by group or others (unless sticky), and files
+   * of other users are never read: another user who can write there could forge or remove
+   * entries. Only for a directory shared on purpose (by a group of trusted users).
+   * @default false
+   */
+  allowSharedDirectory?: boolean
+  /**
+   * Also read the files an earlier store named `<key>` (no extension, keys of the characters
+   * `A-Z a-z 0-9 _ -` only), converting each with this format into a `<key>.json` entry the
+   * first time it is met: by `get`, `delete`, `prune()`, a listing or `migrate()`. Not with
+   * `readOnly`: converting writes the new file and removes the old one.
+   * @default none: such files are foreign and left alone
+   */
+  legacyFiles?: LegacyFormat
   /**
    * Encrypt values at rest (AES-256-GCM) and name files by a keyed hash of their key
    * (HMAC-SHA-256), so that a copy of the directory reveals neither values nor keys. `keys`:
@@ -96,6 +129,10 @@ export interface NormalizedOptions {
   pruneInterval: number
   touchAfter: number
   logger: Logger
+  readOnly: boolean
+  maxFileSize: number
+  allowSharedDirectory: boolean
+  legacyFiles: LegacyFormat | undefined
   /** The form entries are written in, then the forms they are also read from. */
   forms: [Form, ...Form[]]
 }
@@ -111,18 +148,134 @@ function describe(object: object): string {
   return error instanceof Error ? error.message : JSON.stringify(object)
 }
 
+/**
+ * A value as error messages show it: on one line and short, with strings quoted so that `''`
+ * is visible (`''`, `{}`, `[Function: warn]`, `undefined`).
+ */
+export function show(value: unknown): string {
+  return inspect(value, { depth: 1, breakLength: Number.POSITIVE_INFINITY, maxArrayLength: 5 })
+}
+
 function check(ok: boolean, name: string, expected: string, value: unknown): void {
-  if (!ok) throw new TypeError(`\`${name}\` must be ${expected}, got ${String(value)}`)
+  if (!ok) throw new TypeError(`\`${name}\` must be ${expected}, got ${show(value)}`)
+}
+
+/** Every option name, listed by an object the compiler holds to the interface. */
+const OPTION_NAMES = Object.keys({
+  cache: true,
+  fsync: true,
+  fileMode: true,
+  directoryMode: true,
+  pruneInterval: true,
+  touchAfter: true,
+  logger: true,
+  readOnly: true,
+  maxFileSize: true,
+  allowSharedDirectory: true,
+  legacyFiles: true,
+  encryption: true,
+} satisfies Record<keyof JsonFileRepositoryOptions, true>)
+
+const CACHE_OPTION_NAMES = Object.keys({
+  maxEntries: true,
+  maxBytes: true,
+  revalidateAfter: true,
+} satisfies Record<keyof CacheOptions, true>)
+
+const ENCRYPTION_OPTION_NAMES = Object.keys({
+  keys: true,
+  transition: true,
+} satisfies Record<keyof EncryptionOptions, true>)
+
+/** The Levenshtein distance between two strings: the fewest edits that turn one into the other. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const replace = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, replace)
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}
+
+/**
+ * Checks that every own property of `options` is one of `known`, as TypeScript does for an
+ * object literal, so that a misspelled option (`pruneIntervall`) is an error in JavaScript too
+ * instead of being ignored. For packages whose options extend these, such as
+ * fastify-file-session-store.
+ *
+ * @param options The options as given.
+ * @param known Every option name accepted.
+ * @param prefix Put before each name in the message, such as `cache.`.
+ * @throws {TypeError} Naming the first unknown option and, when there is one, the known name
+ *   closest to it: "Unknown option `pruneIntervall`: did you mean `pruneInterval`?".
+ */
+export function checkOptionNames(options: object, known: readonly string[], prefix = ''): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue
+    // Like TypeScript's spelling suggestions: case is ignored, and a suggestion must be close.
+    let closest: string | undefined
+    let closestDistance = Math.floor(name.length * 0.4) + 1
+    for (const candidate of known) {
+      const d = distance(name.toLowerCase(), candidate.toLowerCase())
+      if (d < closestDistance) [closest, closestDistance] = [candidate, d]
+    }
+    const hint =
+      closest === undefined
+        ? `; the options are ${known.map((option) => `\`${prefix}${option}\``).join(', ')}`
+        : `: did you mean \`${prefix}${closest}\`?`
+    throw new TypeError(`Unknown option \`${prefix}${name}\`${hint}`)
+  }
+}
+
+/**
+ * Checks the shape of the `encryption` option (each key is checked as it is derived). Its value
+ * is never shown in a message: it holds keys.
+ * @throws {TypeError} When it is not an object with a non-empty array `keys`, has an unknown
+ *   name, or an invalid `transition`.
+ */
+function checkEncryption(encryption: EncryptionOptions | undefined): void {
+  if (encryption === undefined) return
+  if (typeof encryption !== 'object' || encryption === null || !Array.isArray(encryption.keys)) {
+    throw new TypeError(
+      `\`encryption\` must be an object with an array \`keys\`, got ${typeOf(encryption)} (values of this option are never shown)`,
+    )
+  }
+  checkOptionNames(encryption, ENCRYPTION_OPTION_NAMES, 'encryption.')
+  if (encryption.keys.length === 0) throw new TypeError('`encryption.keys` must hold a key')
+  const { transition } = encryption
+  check(
+    transition === undefined || transition === 'encrypting' || transition === 'decrypting',
+    'encryption.transition',
+    "'encrypting', 'decrypting' or undefined",
+    transition,
+  )
+}
+
+/** What kind of value `value` is, without showing it. */
+function typeOf(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
 const isCount = (value: number) => Number.isSafeInteger(value) && value >= 0
 const isMode = (value: number) => Number.isInteger(value) && value >= 0 && value <= 0o7777
 
-/** Fills in the defaults and checks every option, throwing a `TypeError` that names it. */
+/**
+ * Fills in the defaults and checks every option.
+ * @throws {TypeError} Naming an invalid option, or an unknown one with the closest known name.
+ */
 export function normalizeOptions(options: JsonFileRepositoryOptions): NormalizedOptions {
   check(typeof options === 'object' && options !== null, 'options', 'an object', options)
+  checkOptionNames(options, OPTION_NAMES)
   const cache = options.cache ?? {}
   check(cache === false || typeof cache === 'object', 'cache', 'an object or false', cache)
+  if (cache !== false) checkOptionNames(cache, CACHE_OPTION_NAMES, 'cache.')
+  checkEncryption(options.encryption)
   const normalized: NormalizedOptions = {
     cache:
       cache === false
@@ -138,6 +291,10 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     pruneInterval: options.pruneInterval ?? 0,
     touchAfter: options.touchAfter ?? 0,
     logger: options.logger ?? warningLogger,
+    readOnly: options.readOnly ?? false,
+    maxFileSize: options.maxFileSize ?? 16 * 1024 * 1024,
+    allowSharedDirectory: options.allowSharedDirectory ?? false,
+    legacyFiles: options.legacyFiles,
     forms: formsOf(options.encryption),
   }
   const { cache: bounds, logger } = normalized
@@ -162,6 +319,14 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     )
   }
   check(typeof normalized.fsync === 'boolean', 'fsync', 'a boolean', normalized.fsync)
+  check(typeof normalized.readOnly === 'boolean', 'readOnly', 'a boolean', normalized.readOnly)
+  // A timer that prunes is a writer.
+  check(
+    !normalized.readOnly || normalized.pruneInterval === 0,
+    'pruneInterval',
+    '0 with readOnly',
+    normalized.pruneInterval,
+  )
   check(isMode(normalized.fileMode), 'fileMode', 'a file mode such as 0o600', normalized.fileMode)
   check(
     isMode(normalized.directoryMode),
@@ -182,10 +347,42 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     normalized.touchAfter,
   )
   check(
+    isCount(normalized.maxFileSize) && normalized.maxFileSize > 0,
+    'maxFileSize',
+    'a positive number of bytes',
+    normalized.maxFileSize,
+  )
+  check(
+    typeof normalized.allowSharedDirectory === 'boolean',
+    'allowSharedDirectory',
+    'a boolean',
+    normalized.allowSharedDirectory,
+  )
+  check(
+    normalized.legacyFiles === undefined || typeof normalized.legacyFiles.convert === 'function',
+    'legacyFiles',
+    'an object with a convert() method',
+    normalized.legacyFiles,
+  )
+  check(
+    !normalized.readOnly || normalized.legacyFiles === undefined,
+    'legacyFiles',
+    'unset with readOnly (converting a file writes)',
+    normalized.legacyFiles,
+  )
+  checkLogger(logger)
+  return normalized
+}
+
+/**
+ * Checks that `logger` has the methods a repository calls.
+ * @throws {TypeError} When it lacks `warn()` or `error()`.
+ */
+export function checkLogger(logger: Logger): void {
+  check(
     typeof logger?.warn === 'function' && typeof logger.error === 'function',
     'logger',
     'an object with warn() and error() methods',
     logger,
   )
-  return normalized
 }

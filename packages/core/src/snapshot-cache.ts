@@ -26,6 +26,14 @@ export interface Snapshot {
  */
 const ENTRY_OVERHEAD = 280
 
+/** A character outside Latin-1: V8 then keeps the whole string two bytes per character. */
+const TWO_BYTE = /[\u0100-\uffff]/
+
+/** The bytes V8 keeps the characters of `text` in: one each for Latin-1 text, else two. */
+function heapBytes(text: string): number {
+  return TWO_BYTE.test(text) ? text.length * 2 : text.length
+}
+
 export class SnapshotCache {
   /** `undefined` when the cache is off: every method is then a cheap no-op or a miss. */
   readonly #lru: LRUCache<string, Snapshot> | undefined
@@ -38,7 +46,7 @@ export class SnapshotCache {
       this.#lru = new LRUCache({
         max: bounds.maxEntries,
         maxSize: bounds.maxBytes,
-        sizeCalculation: (snapshot) => snapshot.json.length + ENTRY_OVERHEAD,
+        sizeCalculation: (snapshot) => heapBytes(snapshot.json) + ENTRY_OVERHEAD,
       })
     }
   }

@@ -9,6 +9,15 @@ export interface SetOptions {
    * @default never
    */
   expiresAt?: number | Date
+  /**
+   * Update only: when the entry has no file (another process, or this one, deleted it since),
+   * write nothing and resolve `false`, rather than create it again. For a caller that knows the
+   * key was stored and must not bring it back after a `delete`, such as a session store saving
+   * a session after a logout. The file is checked last before the rename: a delete between that
+   * check and the rename (one file operation) is still undone.
+   * @default false
+   */
+  update?: boolean
 }
 
 /** An entry with what is known of its file. */
@@ -26,6 +35,32 @@ export interface RepositoryEntry<T> {
 /** What `list()` tells of an entry: everything but its value, from `stat` alone. */
 export type EntryInfo = Omit<RepositoryEntry<unknown>, 'value'>
 
+/** How to read the files of an earlier store (the `legacyFiles` option). */
+export interface LegacyFormat {
+  /**
+   * The value and the expiry (ms since the epoch, `undefined` for never) that the JSON of a
+   * legacy file stands for, or `undefined` when it holds no entry: the file is then moved aside
+   * as a corrupt one.
+   * @param writtenAt The file's modification time: when the earlier store last wrote it.
+   */
+  convert(
+    value: unknown,
+    writtenAt: number,
+  ): { value: unknown; expiresAt: number | undefined } | undefined
+}
+
+/** What {@link JsonFileRepository.migrate} did, in numbers of legacy files. */
+export interface MigrationReport {
+  /** Converted into an entry. */
+  migrated: number
+  /** Removed, because their entry already had a current file, which wins. */
+  superseded: number
+  /** Removed, because they had expired. */
+  expired: number
+  /** Moved aside: they held no entry (reported to the logger). */
+  corrupt: number
+}
+
 /** Counters since the repository was created. */
 export interface RepositoryStats {
   /** Reads answered from the cache after checking the file's stat. */
@@ -42,6 +77,8 @@ export interface RepositoryStats {
   deletes: number
   /** Corrupt or foreign files moved aside. */
   quarantined: number
+  /** Temp files left by writers that crashed, removed by `prune`. */
+  tempFilesRemoved: number
   /** Entries in the cache now. */
   cacheEntries: number
   /** Bytes counted in the cache now. */

@@ -6,16 +6,16 @@
  */
 
 /** A set queued and not started yet: later sets replace its value and share its promise. */
-interface Pending<V> {
+interface Pending<V, R> {
   value: V
-  done: Promise<void>
+  done: Promise<R>
 }
 
-export class WriteQueue<V> {
+export class WriteQueue<V, R = void> {
   /** Tail of the queue of each key that has one running: a key without a queue is idle. */
   readonly #tails = new Map<string, Promise<void>>()
   /** The set of each key that is queued and not started yet. */
-  readonly #pending = new Map<string, Pending<V>>()
+  readonly #pending = new Map<string, Pending<V, R>>()
 
   /** Whether an operation for `key` is queued or running. */
   busy(key: string): boolean {
@@ -26,13 +26,13 @@ export class WriteQueue<V> {
    * Queues a write of `value`, or, when one is already waiting for `key`, replaces its value
    * and returns its promise: `write` runs once for both, with the newest value.
    */
-  set(key: string, value: V, write: (value: V) => Promise<void>): Promise<void> {
+  set(key: string, value: V, write: (value: V) => Promise<R>): Promise<R> {
     const pending = this.#pending.get(key)
     if (pending) {
       pending.value = value
       return pending.done
     }
-    const next = { value } as Pending<V>
+    const next = { value } as Pending<V, R>
     this.#pending.set(key, next)
     next.done = this.#enqueue(key, () => {
       this.#pending.delete(key)
@@ -45,12 +45,12 @@ export class WriteQueue<V> {
    * Runs `task` after every operation already queued for `key`. A set waiting for `key` no
    * longer takes newer values: it stays before `task`, and a set made after queues after it.
    */
-  run<R>(key: string, task: () => Promise<R>): Promise<R> {
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
     this.#pending.delete(key)
     return this.#enqueue(key, task)
   }
 
-  #enqueue<R>(key: string, task: () => Promise<R>): Promise<R> {
+  #enqueue<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key)
     const result = previous ? previous.then(task) : task()
     const tail = result.then(

@@ -7,6 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { JsonFileRepository } from '../src'
 import { expiryToMtime } from '../src/expiry'
+import { directorySnapshot, waitUntilOlderThan } from './helpers'
+
+// Each test runs the command line in child processes: sized for a loaded machine.
+jest.setTimeout(120_000)
 
 const root = path.resolve(__dirname, '../../..')
 const dist = path.join(root, 'packages/core/dist')
@@ -29,12 +33,18 @@ function runWith(options: { uid: number; gid: number } | undefined, ...args: str
 
 const run = (...args: string[]) => runWith(undefined, ...args)
 
-/** One line on stderr in the program's voice, nothing on stdout, no stack trace. */
+/**
+ * One line on stderr in the program's voice (lower case, no final period), nothing on stdout,
+ * no stack trace; a usage error ends with where to find help.
+ */
 function expectError(result: Result, code: 1 | 2, message: RegExp): void {
   expect(result).toMatchObject({ code, stdout: '' })
-  expect(result.stderr).toMatch(/^json-file-repository: [^\n]+\n$/)
+  expect(result.stderr).toMatch(/^json-file-repository: [^A-Z\n][^\n]*[^.]\n$/)
   expect(result.stderr).toMatch(message)
   expect(result.stderr).not.toMatch(/\n\s+at /)
+  if (code === 2) {
+    expect(result.stderr).toMatch(/ \(see json-file-repository ([a-z]+ )?--help\)\n$/)
+  }
 }
 
 const lines = (text: string) => text.split('\n').filter(Boolean)
@@ -73,11 +83,11 @@ describe('help and usage', () => {
       const result = await run(...args)
       expect(result).toMatchObject({ code: 0, stderr: '' })
       expect(result.stdout).toMatch(/^Usage: json-file-repository <command>/)
-      for (const command of ['stats', 'ls', 'get', 'rm', 'prune']) {
+      for (const command of ['stats', 'ls', 'get', 'rm', 'prune', 'migrate']) {
         expect(result.stdout).toContain(`  ${command} <dir>`)
       }
     }
-    for (const command of ['stats', 'ls', 'get', 'rm', 'prune']) {
+    for (const command of ['stats', 'ls', 'get', 'rm', 'prune', 'migrate']) {
       const result = await run(command, '--help')
       expect(result).toMatchObject({ code: 0, stderr: '' })
       expect(result.stdout).toMatch(new RegExp(`^Usage: json-file-repository ${command} <dir>`))
@@ -89,10 +99,17 @@ describe('help and usage', () => {
     expect(await run('--version')).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' })
   })
 
-  test('usage errors exit with 2 and one line on stderr', async () => {
-    expectError(await run(), 2, /missing command/)
-    expectError(await run('frobnicate', dir), 2, /unknown command "frobnicate"/)
-    expectError(await run('ls', dir, '--colour'), 2, /Unknown option '--colour'/)
+  test('usage errors exit with 2, one line on stderr and a hint to --help', async () => {
+    expectError(await run(), 2, /: missing command \(see json-file-repository --help\)/)
+    expectError(await run('frobnicate', dir), 2, /unknown command "frobnicate" \(see j/)
+    expectError(await run('-x'), 2, /: unknown option -x \(see json-file-repository --help\)/)
+    expectError(
+      await run('ls', dir, '--colour'),
+      2,
+      /: unknown option --colour \(see json-file-repository ls --help\)$/m,
+    )
+    expectError(await run('ls', dir, '-x'), 2, /: unknown option -x \(see json-file-repository ls/)
+    expectError(await run('ls', dir, '--json=yes'), 2, /: option --json takes no value \(see/)
     expectError(await run('ls'), 2, /usage: json-file-repository ls <dir>/)
     expectError(await run('get', dir), 2, /usage: json-file-repository get <dir> <key>/)
     expectError(await run('get', dir, 'a', 'b'), 2, /usage/)
@@ -100,14 +117,15 @@ describe('help and usage', () => {
     expectError(await run('rm', dir), 2, /either keys or --where/)
     expectError(await run('rm', dir, 'a', '--where', 'x=1'), 2, /either keys or --where/)
     expectError(await run('rm', dir, '--where', 'novalue'), 2, /--where wants <path>=<value>/)
-    expectError(await run('rm', dir, '--where'), 2, /argument missing/)
+    expectError(await run('rm', dir, '--where'), 2, /: option --where needs a value \(see j/)
+    expectError(await run('rm', dir, '--where', '--dry-run'), 2, /option --where needs a value/)
   })
 
   test('an invalid key is a usage error and nothing is removed', async () => {
     await repository.set('a', 1)
-    expectError(await run('get', dir, ''), 2, /Invalid key "": must not be empty/)
-    expectError(await run('get', dir, 'k'.repeat(300)), 2, /Invalid key .*too long/)
-    expectError(await run('rm', dir, 'a', ''), 2, /Invalid key/)
+    expectError(await run('get', dir, ''), 2, /: invalid key "": must not be empty \(see/)
+    expectError(await run('get', dir, 'k'.repeat(300)), 2, /invalid key .*too long/)
+    expectError(await run('rm', dir, 'a', ''), 2, /invalid key/)
     expect(await repository.get('a')).toBe(1)
   })
 })
@@ -137,8 +155,8 @@ describe('directories', () => {
     if (asNobody) fs.chmodSync(tmp, 0o755)
     else fs.chmodSync(dir, 0o000)
     try {
-      expectError(await runWith(asNobody, 'ls', dir), 1, /Cannot list .*EACCES/)
-      expectError(await runWith(asNobody, 'rm', dir, 'a'), 1, /Cannot delete key "a".*EACCES/)
+      expectError(await runWith(asNobody, 'ls', dir), 1, /: cannot list .*EACCES/)
+      expectError(await runWith(asNobody, 'rm', dir, 'a'), 1, /: cannot delete key "a".*EACCES/)
     } finally {
       fs.chmodSync(dir, 0o700)
     }
@@ -149,6 +167,7 @@ describe('directories', () => {
 describe('stats', () => {
   test('counts live and expired entries, bytes, ages, quarantined and temp files', async () => {
     await repository.set('first', { n: 1 })
+    // Apart enough for the change times to tell first from second (a slow machine only widens it).
     await sleep(20)
     await repository.set('second', { n: 22 })
     await setExpired('gone', { n: 333 })
@@ -168,6 +187,7 @@ describe('stats', () => {
       newest: { key: 'second', changedAt: second?.changedAt },
       quarantined: 1,
       tempFiles: 1,
+      legacyFiles: 0,
     })
 
     const text = await run('stats', dir)
@@ -178,6 +198,83 @@ describe('stats', () => {
     expect(text.stdout).toMatch(/^temp files: +1$/m)
     // Read-only: the expired entry is still there for prune to remove.
     expect(fs.existsSync(repository.path('gone'))).toBe(true)
+  })
+})
+
+describe('session files of @itrocks/fastify-file-session-store 0.3 (<dir>/<id>)', () => {
+  const ID = 'Kx3vQ9_mZ2-aB7cD1eF4gH6iJ8kL0nOp'
+  /** A session file as 0.3 wrote one: the whole session JSON, `cookie.expires` included. */
+  function writeLegacy(id: string, expires: string | null, writtenAt = Date.now()): void {
+    const file = path.join(dir, id)
+    fs.writeFileSync(file, JSON.stringify({ cookie: { expires, path: '/' }, user: { id } }))
+    fs.utimesSync(file, writtenAt / 1000, writtenAt / 1000)
+  }
+  const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString()
+
+  test('stats counts them; inspection leaves them alone; rm and prune convert them with --legacy', async () => {
+    writeLegacy(ID, null)
+    writeLegacy('expired', hourAgo())
+    writeLegacy('gone', null)
+    expect(JSON.parse((await run('stats', dir, '--json')).stdout)).toMatchObject({
+      entries: 0,
+      legacyFiles: 3,
+    })
+    expect((await run('ls', dir)).stdout).toBe('')
+    expectError(await run('get', dir, ID), 1, /no entry for key/)
+    // Converting writes: an inspection refuses to.
+    for (const args of [
+      ['ls', dir],
+      ['get', dir, ID],
+      ['rm', dir, ID, '--dry-run'],
+    ]) {
+      const [command, ...rest] = args as [string, ...string[]]
+      expectError(await run(command, ...rest, '--legacy'), 2, /--legacy converts files: /)
+    }
+    expectError(await run('prune', dir, '--ttl', '1000'), 2, /--ttl goes with --legacy/)
+    expect(fs.readdirSync(dir).sort()).toEqual([ID, 'expired', 'gone'])
+
+    // rm removes a session whichever store wrote it.
+    expect(await run('rm', dir, 'gone', '--legacy')).toMatchObject({
+      code: 0,
+      stdout: 'removed 1 entry\n',
+    })
+    writeLegacy('idle', null, Date.now() - 3 * 3_600_000)
+    expect(await run('prune', dir, '--legacy', '--ttl', '3600000')).toMatchObject({
+      code: 0,
+      stdout: 'pruned 2 expired entries, 0 stale temp files\n',
+      stderr: '',
+    })
+    expect(fs.readdirSync(dir)).toEqual([`${ID}.json`])
+    expect(JSON.parse((await run('get', dir, ID)).stdout)).toEqual({
+      cookie: { expires: null, path: '/' },
+      user: { id: ID },
+    })
+  })
+
+  test('migrate converts them all, then finds nothing to do', async () => {
+    writeLegacy(ID, new Date(Date.now() + 3_600_000).toISOString())
+    writeLegacy('idle', null, Date.now() - 2 * 3_600_000)
+    writeLegacy('expired', hourAgo())
+    fs.writeFileSync(path.join(dir, 'broken'), '{"cookie":')
+    await repository.set('current', { user: 'new' })
+    writeLegacy('current', null)
+    const first = await run('migrate', dir, '--ttl', '3600000')
+    expect(first).toEqual({
+      code: 0,
+      stdout: 'migrated 1, superseded 1, expired 2, moved aside 1\n',
+      stderr: expect.stringMatching(/^json-file-repository: warning: the file of key "broken"/),
+    })
+    expect((await run('migrate', dir)).stdout).toBe(
+      'migrated 0, superseded 0, expired 0, moved aside 0\n',
+    )
+    expect(
+      fs
+        .readdirSync(dir)
+        .filter((name) => !name.startsWith('broken.corrupt-'))
+        .sort(),
+    ).toEqual([`${ID}.json`, 'current.json'])
+    expect(await repository.get('current')).toEqual({ user: 'new' })
+    expectError(await run('migrate', dir, '--ttl', 'a day'), 2, /--ttl wants a positive number/)
   })
 })
 
@@ -276,7 +373,7 @@ describe('rm', () => {
     await repository.set('c', 3)
     expect(await run('rm', dir, 'a', 'b', 'missing')).toEqual({
       code: 0,
-      stdout: 'removed 2\n',
+      stdout: 'removed 2 entries\n',
       stderr: '',
     })
     expect(await repository.has('a')).toBe(false)
@@ -296,9 +393,13 @@ describe('rm', () => {
     ).toEqual(['', 'n', 's'])
     expect(await repository.has('n')).toBe(true)
 
-    expect((await run('rm', dir, '--where', 'user.id=42')).stdout).toBe('removed 2\n')
-    expect((await run('rm', dir, '--where', 'user.roles=["admin","x"]')).stdout).toBe('removed 1\n')
-    expect((await run('rm', dir, '--where', 'id=42', '--where', 'id=0')).stdout).toBe('removed 0\n')
+    expect((await run('rm', dir, '--where', 'user.id=42')).stdout).toBe('removed 2 entries\n')
+    expect((await run('rm', dir, '--where', 'user.roles=["admin","x"]')).stdout).toBe(
+      'removed 1 entry\n',
+    )
+    expect((await run('rm', dir, '--where', 'id=42', '--where', 'id=0')).stdout).toBe(
+      'removed 0 entries\n',
+    )
     const left = []
     for await (const key of repository.keys()) left.push(key)
     expect(left.sort()).toEqual(['flat', 'other', 'scalar'])
@@ -306,16 +407,211 @@ describe('rm', () => {
 })
 
 describe('prune', () => {
-  test('removes expired entries and stale temp files, and prints the count', async () => {
+  test('removes expired entries and stale temp files, and prints the count of each', async () => {
     await repository.set('live', 1)
     await setExpired('old1', 1)
     await setExpired('old2', 2)
     // A temp file whose writer is gone (no such pid), older than the one-second grace.
     const stale = path.join(dir, '.x.json.99999999.abc1.tmp')
     fs.writeFileSync(stale, '{')
-    await sleep(1100)
-    expect(await run('prune', dir)).toEqual({ code: 0, stdout: 'pruned 2\n', stderr: '' })
+    await waitUntilOlderThan([stale], 1000)
+    expect(await run('prune', dir)).toEqual({
+      code: 0,
+      stdout: 'pruned 2 expired entries, 1 stale temp file\n',
+      stderr: '',
+    })
     expect(fs.readdirSync(dir)).toEqual(['live.json'])
+    await setExpired('old3', 3)
+    expect(ndjson((await run('prune', dir, '--json')).stdout)).toEqual([
+      { expired: 1, tempFiles: 0 },
+    ])
+  })
+})
+
+describe('read-only inspection', () => {
+  /**
+   * A directory as servers leave it: live, expired, corrupt, a directory, temp, foreign and
+   * legacy files.
+   */
+  async function fillDirectory(): Promise<void> {
+    await repository.set('a', { user: { id: 42 } }, { expiresAt: Date.now() + 3_600_000 })
+    await repository.set('b', { user: { id: 7 } })
+    for (let i = 0; i < 20; i++) await setExpired(`old${i}`, { user: { id: 42 } })
+    fs.writeFileSync(path.join(dir, 'corrupt.json'), '{"user":')
+    fs.writeFileSync(path.join(dir, 'empty.json'), '')
+    fs.mkdirSync(path.join(dir, 'folder.json'))
+    fs.symlinkSync('/etc/passwd', path.join(dir, 'link.json'))
+    fs.writeFileSync(path.join(dir, '.a.json.99999999.ab.tmp'), '{')
+    fs.writeFileSync(path.join(dir, 'x.json.corrupt-1700000000000'), '{')
+    fs.writeFileSync(path.join(dir, 'README.txt'), 'foreign')
+    // A session file of @itrocks/fastify-file-session-store 0.3: only migrate or --legacy convert it.
+    fs.writeFileSync(
+      path.join(dir, 'Kx3vQ9_legacy'),
+      '{"cookie":{"expires":null},"user":{"id":42}}',
+    )
+    // Old enough to be stale: a command that pruned on the side would remove it.
+    await waitUntilOlderThan([path.join(dir, '.a.json.99999999.ab.tmp')], 1000)
+  }
+
+  test('stats, ls, get, export and every --dry-run change no file', async () => {
+    await fillDirectory()
+    const before = directorySnapshot(dir)
+    const commands = [
+      ['stats', dir],
+      ['stats', dir, '--json'],
+      ['ls', dir],
+      ['ls', dir, '--expired', '--json'],
+      ['get', dir, 'a'],
+      ['get', dir, 'old0'],
+      ['get', dir, 'corrupt'],
+      ['get', dir, 'empty'],
+      ['get', dir, 'folder'],
+      ['get', dir, 'link'],
+      ['rm', dir, '--where', 'user.id=42', '--dry-run'],
+      ['rm', dir, 'a', 'old1', 'corrupt', 'folder', '--dry-run'],
+      ['export', dir],
+      ['get', dir, 'Kx3vQ9_legacy'],
+      ['ls', dir, '--legacy'],
+      ['rm', dir, 'Kx3vQ9_legacy', '--dry-run', '--legacy'],
+    ]
+    for (const [command, ...args] of commands) {
+      const result = await run(command as string, ...args)
+      expect(result.stderr).not.toMatch(/moved to/)
+      expect([command, ...args, directorySnapshot(dir)]).toEqual([command, ...args, before])
+    }
+    // What they found: the corrupt file is reported as left in place, the expired is a miss.
+    const corrupt = await run('get', dir, 'corrupt')
+    expect(corrupt.code).toBe(1)
+    expect(corrupt.stderr).toMatch(
+      /^json-file-repository: warning: the file of key "corrupt".*invalid JSON; it was left in place \(read-only\)$/m,
+    )
+    expect((await run('rm', dir, '--where', 'user.id=42', '--dry-run')).stdout).toBe('a\n')
+    expect((await run('rm', dir, 'a', 'old1', 'nobody', '--dry-run')).stdout).toBe('a\n')
+  }, 60_000)
+
+  test('on an encrypted directory, given the keys, inspection changes no file either', async () => {
+    const key = 'a test key (not a secret) of 32 characters or more'
+    const keyFile = path.join(tmp, 'keys')
+    fs.writeFileSync(keyFile, key)
+    const encrypted = new JsonFileRepository(dir, {
+      encryption: { keys: [key], transition: 'encrypting' },
+    })
+    await encrypted.set('a', { user: { id: 42 } })
+    await encrypted.set('old', { user: { id: 42 } })
+    const mtime = expiryToMtime(Date.now() - 60_000)
+    fs.utimesSync(encrypted.path('old'), mtime, mtime)
+    await encrypted.set('altered', { user: { id: 42 } })
+    const altered = encrypted.path('altered')
+    const text = fs.readFileSync(altered, 'utf8')
+    fs.writeFileSync(altered, text.slice(0, -2) + (text.at(-2) === 'A' ? 'B' : 'A') + text.at(-1))
+    await encrypted.close()
+    // A plain entry beside them, as during a transition.
+    await repository.set('plain', { user: { id: 42 } })
+    const before = directorySnapshot(dir)
+    const commands = [
+      ['stats', dir],
+      ['ls', dir, '--json'],
+      ['get', dir, 'a'],
+      ['get', dir, 'old'],
+      ['get', dir, 'altered'],
+      ['export', dir],
+      ['rm', dir, '--where', 'user.id=42', '--dry-run'],
+    ]
+    for (const [command, ...args] of commands) {
+      await run(command as string, ...args, '--key-file', keyFile)
+      expect([command, ...args, directorySnapshot(dir)]).toEqual([command, ...args, before])
+    }
+    const dryRun = await run('rm', dir, '--where', 'user.id=42', '--dry-run', '--key-file', keyFile)
+    expect(lines(dryRun.stdout).sort()).toEqual(['a', 'plain'])
+    const exported = ndjson((await run('export', dir, '--key-file', keyFile)).stdout)
+    expect(exported.map((line) => line.value)).toEqual([{ user: { id: 42 } }, { user: { id: 42 } }])
+    // Without the keys, nothing is read at all.
+    expectError(await run('ls', dir), 1, /holds encrypted entries/)
+  }, 60_000)
+
+  test('rm --where removes only the matches, not the expired or corrupt files it walks past', async () => {
+    await fillDirectory()
+    const before = directorySnapshot(dir)
+    const result = await run('rm', dir, '--where', 'user.id=42')
+    expect(result).toMatchObject({ code: 0, stdout: 'removed 1 entry\n' })
+    const after = directorySnapshot(dir)
+    const { 'a.json': removed, '.': _dir, ...rest } = before
+    expect(removed).toBeDefined()
+    const { '.': _after, ...left } = after
+    expect(left).toEqual(rest)
+  }, 60_000)
+})
+
+describe('export and import', () => {
+  test('export writes every live entry as NDJSON and import stores them back with their expiries', async () => {
+    const expiresAt = Date.now() + 3_600_000
+    await repository.set('a', { user: { id: 42 }, n: 1.5 }, { expiresAt })
+    await repository.set('forever', ['x'])
+    await repository.set('new\nline', 'odd key')
+    await setExpired('old', 1)
+    fs.writeFileSync(path.join(dir, 'corrupt.json'), '{')
+    const exported = await run('export', dir)
+    expect(exported.code).toBe(0)
+    const lines = ndjson(exported.stdout).sort((x, y) => x.key.localeCompare(y.key))
+    expect(lines).toEqual([
+      { key: 'a', value: { user: { id: 42 }, n: 1.5 }, expiresAt },
+      { key: 'forever', value: ['x'], expiresAt: null },
+      { key: 'new\nline', value: 'odd key', expiresAt: null },
+    ])
+
+    const file = path.join(tmp, 'export.ndjson')
+    // An expired line and a blank one are skipped.
+    fs.writeFileSync(file, `${exported.stdout}\n{"key":"gone","value":1,"expiresAt":1}\n`)
+    const target = path.join(tmp, 'target')
+    fs.mkdirSync(target)
+    const imported = await run('import', target, file)
+    expect(imported).toEqual({
+      code: 0,
+      stdout: 'imported 3 entries, skipped 1 expired entry\n',
+      stderr: '',
+    })
+    const copy = new JsonFileRepository(target)
+    expect(await copy.getEntry('a')).toMatchObject({
+      value: { user: { id: 42 }, n: 1.5 },
+      expiresAt,
+    })
+    expect(await copy.getEntry('forever')).toMatchObject({ value: ['x'], expiresAt: undefined })
+    expect(await copy.get('new\nline')).toBe('odd key')
+    expect(await copy.has('gone')).toBe(false)
+    await copy.close()
+
+    // Again, from standard input: the same entries with the same expiries.
+    const again = await new Promise<Result>((resolve) => {
+      const child = execFile(process.execPath, [cli, 'import', target], (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      )
+      child.stdin?.end(fs.readFileSync(file))
+    })
+    expect(again).toMatchObject({
+      code: 0,
+      stdout: 'imported 3 entries, skipped 1 expired entry\n',
+    })
+    const exportedAgain = ndjson((await run('export', target)).stdout)
+    expect(exportedAgain.sort((x, y) => x.key.localeCompare(y.key))).toEqual(lines)
+    expect(fs.readdirSync(target).sort()).toEqual(['a.json', 'forever.json', '~bmV3CmxpbmU.json'])
+  })
+
+  test('import stops at the first line that is not an entry, and says which', async () => {
+    const file = path.join(tmp, 'bad.ndjson')
+    const good = '{"key":"a","value":1,"expiresAt":null}'
+    for (const [bad, message] of [
+      ['{"key":', /line 2: not JSON$/m],
+      ['{"key":"b","expiresAt":null}', /line 2: not \{"key","value","expiresAt"\}$/m],
+      ['{"key":"b","value":1,"expiresAt":"soon"}', /line 2: not \{"key","value","expiresAt"\}/],
+      ['[1]', /line 2: not \{/],
+      ['{"key":"","value":1,"expiresAt":null}', /line 2: invalid key "": must not be empty$/m],
+    ] as const) {
+      fs.writeFileSync(file, `${good}\n${bad}\n{"key":"c","value":1,"expiresAt":null}\n`)
+      expectError(await run('import', dir, file), 1, message)
+      expect(await repository.get('a')).toBe(1)
+      expect(await repository.has('c')).toBe(false)
+    }
+    expectError(await run('import', dir, path.join(tmp, 'missing')), 1, /no such file: /)
   })
 })
 
@@ -358,9 +654,11 @@ describe('while a server writes to the same directory', () => {
 const sessions = new JsonFileRepository(${JSON.stringify(dir)})
 const written = {}
 let stop = false
+let sets = 0
 process.on('message', async (message) => {
   if (message === 'stop') stop = true
   if (message === 'check') process.send({ victim: (await sessions.get('victim')) ?? null })
+  if (message === 'progress') process.send({ sets })
 })
 ;(async () => {
   // Caches the victim, as a server that has served that session.
@@ -370,6 +668,7 @@ process.on('message', async (message) => {
     const key = 'w-' + (n % 40)
     await sessions.set(key, { user: { id: 7 }, n }, { expiresAt: Date.now() + 60000 })
     written[key] = n
+    sets++
   }
   process.send({ written })
   process.disconnect()
@@ -382,10 +681,22 @@ process.on('message', async (message) => {
     })
     const exited = once(server, 'exit')
     const next = async () => (await once(server, 'message'))[0]
+    /** Waits until the server has stored more than `than` values since it started. */
+    const writesMoreThan = async (than: number) => {
+      const deadline = performance.now() + 30_000
+      for (;;) {
+        server.send('progress')
+        const { sets } = (await next()) as { sets: number }
+        if (sets > than) return sets
+        if (performance.now() > deadline) throw new Error(`the server is stuck at ${sets} writes`)
+        await sleep(10)
+      }
+    }
     expect(await next()).toBe('ready')
-    await sleep(200)
+    // The commands below run while the server is writing.
+    await writesMoreThan(0)
 
-    expect((await run('rm', dir, 'victim')).stdout).toBe('removed 1\n')
+    expect((await run('rm', dir, 'victim')).stdout).toBe('removed 1 entry\n')
     server.send('check')
     expect(await next()).toEqual({ victim: null })
     const [where, pruned, listed] = await Promise.all([
@@ -393,10 +704,11 @@ process.on('message', async (message) => {
       run('prune', dir),
       run('ls', dir, '--json'),
     ])
-    expect(where).toEqual({ code: 0, stdout: 'removed 1\n', stderr: '' })
+    expect(where).toEqual({ code: 0, stdout: 'removed 1 entry\n', stderr: '' })
     expect(pruned).toMatchObject({ code: 0, stderr: '' })
     expect(listed).toMatchObject({ code: 0, stderr: '' })
-    await sleep(100)
+    // And the server goes on writing after them.
+    await writesMoreThan(await writesMoreThan(0))
 
     server.send('stop')
     const { written } = (await next()) as { written: Record<string, number> }

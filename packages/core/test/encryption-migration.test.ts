@@ -109,10 +109,10 @@ test('encrypt moves a plain directory to encrypted files while a server writes, 
   const encrypted = await run({ JSON_FILE_REPOSITORY_KEY: KEY }, 'encrypt', directory)
   const written = await stopWriter(writer)
   // The writer moved its own keys on their first write; the command line the others.
-  expect(encrypted).toEqual({ code: 0, stdout: `encrypted ${STILL_KEYS}\n`, stderr: '' })
+  expect(encrypted).toEqual({ code: 0, stdout: `encrypted ${STILL_KEYS} entries\n`, stderr: '' })
   await expect(run({ JSON_FILE_REPOSITORY_KEY: KEY }, 'encrypt', directory)).resolves.toEqual({
     code: 0,
-    stdout: 'encrypted 0\n',
+    stdout: 'encrypted 0 entries\n',
     stderr: '',
   })
   const names = listNames(directory)
@@ -129,7 +129,7 @@ test('decrypt moves an encrypted directory back to plain JSON files while a serv
   const decrypted = await run({}, 'decrypt', directory, '--key-file', keyFile)
   const written = await stopWriter(writer)
   fs.unlinkSync(keyFile)
-  expect(decrypted).toEqual({ code: 0, stdout: `decrypted ${STILL_KEYS}\n`, stderr: '' })
+  expect(decrypted).toEqual({ code: 0, stdout: `decrypted ${STILL_KEYS} entries\n`, stderr: '' })
   await expect(run({}, 'decrypt', directory, '--key-file', keyFile)).resolves.toMatchObject({
     code: 1,
   })
@@ -172,7 +172,7 @@ describe('the command line on an encrypted directory', () => {
       stdout: `${JSON.stringify({ name: 'Grace' }, null, 2)}\n`,
     })
     await expect(run(env, 'rm', directory, '--where', 'name=Ada')).resolves.toMatchObject({
-      stdout: 'removed 1\n',
+      stdout: 'removed 1 entry\n',
     })
     expect(listNames(directory)).toHaveLength(1)
   })
@@ -180,7 +180,7 @@ describe('the command line on an encrypted directory', () => {
   test('prune needs no key: it decides from stat alone', async () => {
     await expect(run({ JSON_FILE_REPOSITORY_KEY: '' }, 'prune', directory)).resolves.toEqual({
       code: 0,
-      stdout: 'pruned 0\n',
+      stdout: 'pruned 0 expired entries, 0 stale temp files\n',
       stderr: '',
     })
   })
@@ -188,7 +188,7 @@ describe('the command line on an encrypted directory', () => {
   test('a key is never taken as an argument, which ps would show', async () => {
     const result = await run({}, 'ls', directory, '--key', KEY)
     expect(result.code).toBe(2)
-    expect(result.stderr).toMatch(/Unknown option '--key'/)
+    expect(result.stderr).toMatch(/unknown option --key /)
   })
 
   test('a wrong key reads nothing and moves nothing aside', async () => {

@@ -11,8 +11,10 @@ import {
   type EncryptionOptions,
   JsonFileRepository,
   type JsonFileRepositoryOptions,
+  legacySessions,
 } from 'json-file-repository'
 import { expiryToMtime } from '../src/expiry'
+import { parse } from '../src/format'
 import { listNames, makeTempDirectory, memoryLogger, removeDirectory } from './helpers'
 
 const KEY_A = randomBytes(32)
@@ -57,8 +59,9 @@ describe('encrypted round trips', () => {
       fc.asyncProperty(fc.string({ minLength: 1 }), fc.jsonValue(), async (key, value) => {
         fc.pre(key.isWellFormed())
         await writer.set(key, value)
-        // JSON has no -0: what a file gives back is what JSON.stringify kept.
-        expect(await reader.get(key)).toEqual(JSON.parse(JSON.stringify(value)))
+        // JSON has no -0, and a decrypted payload is parsed as every file is (`__proto__` and
+        // `constructor.prototype` removed): what a file gives back is what `parse` makes of it.
+        expect(await reader.get(key)).toEqual(parse(JSON.stringify(value)))
       }),
       { numRuns: 150 },
     )
@@ -351,6 +354,46 @@ describe('turning encryption on and off', () => {
     await expect(open({ keys: [KEY_A], transition: 'encrypting' }).rekey()).resolves.toBe(1)
     await expect(open({ keys: [KEY_A] }, { cache: false }).get('k')).resolves.toBe('newer')
     expect(entryNames()).toHaveLength(1)
+  })
+})
+
+describe('beside updates, legacy files and read-only repositories', () => {
+  test('an update of an entry found only in a previous form updates it in the current form; after a delete it re-creates nothing', async () => {
+    await open(undefined).set('plain', 1)
+    await open({ keys: [KEY_B] }).set('rotated', 2)
+    const current = open({ keys: [KEY_A, KEY_B], transition: 'encrypting' })
+    await expect(current.set('plain', 10, { update: true })).resolves.toBe(true)
+    await expect(current.set('rotated', 20, { update: true })).resolves.toBe(true)
+    await expect(current.set('never', 30, { update: true })).resolves.toBe(false)
+    expect(entryNames()).toHaveLength(2)
+    expect(entryNames().every((name) => name.endsWith('.enc'))).toBe(true)
+    const reader = open({ keys: [KEY_A] }, { cache: false })
+    await expect(reader.get('plain')).resolves.toBe(10)
+    await expect(reader.get('rotated')).resolves.toBe(20)
+    // Logged out by another process, in whatever form: an update does not bring it back.
+    await open(undefined).set('plain', 3)
+    await reader.delete('plain')
+    await open(undefined).delete('plain')
+    await expect(current.set('plain', 11, { update: true })).resolves.toBe(false)
+    expect(entryNames()).toHaveLength(1)
+  })
+
+  test('a legacy file is converted to the encrypted form', async () => {
+    const legacy = path.join(directory, 'Kx3vQ9_legacy')
+    fs.writeFileSync(legacy, JSON.stringify({ cookie: { expires: null }, user: 'Ada' }))
+    const repository = open({ keys: [KEY_A] }, { legacyFiles: legacySessions(60_000) })
+    await expect(repository.get('Kx3vQ9_legacy')).resolves.toMatchObject({ user: 'Ada' })
+    expect(entryNames()).toEqual([path.basename(repository.path('Kx3vQ9_legacy'))])
+    expect(entryNames()[0]).toMatch(/\.enc$/)
+    expect(fs.readFileSync(repository.path('Kx3vQ9_legacy'), 'utf8')).not.toMatch(/Ada|Kx3vQ9/)
+  })
+
+  test('rekey() of a read-only repository is refused and moves nothing', async () => {
+    await open(undefined).set('k', 1)
+    const before = entryNames()
+    const readOnly = open({ keys: [KEY_A], transition: 'encrypting' }, { readOnly: true })
+    await expect(readOnly.rekey()).rejects.toMatchObject({ code: 'ERR_READ_ONLY' })
+    expect(entryNames()).toEqual(before)
   })
 })
 

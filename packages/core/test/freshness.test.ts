@@ -4,7 +4,7 @@
  * clock without waiting: file I/O and timers stay real.
  */
 import { JsonFileRepository } from 'json-file-repository'
-import { builtPackage, makeTempDirectory, removeDirectory } from './helpers'
+import { builtPackage, fakeClock, makeTempDirectory, removeDirectory } from './helpers'
 import { Peer } from './peer'
 
 jest.setTimeout(60_000)
@@ -29,26 +29,6 @@ afterEach(async () => {
   await local?.close()
   await peer.stop()
 })
-
-/** Fakes `Date` only, so that `advance(ms)` moves the clock the cache reads. */
-function fakeClock() {
-  jest.useFakeTimers({
-    now: Date.now(),
-    doNotFake: [
-      'hrtime',
-      'nextTick',
-      'performance',
-      'queueMicrotask',
-      'setImmediate',
-      'clearImmediate',
-      'setInterval',
-      'clearInterval',
-      'setTimeout',
-      'clearTimeout',
-    ],
-  })
-  return { advance: (ms: number) => jest.setSystemTime(Date.now() + ms) }
-}
 
 function open(revalidateAfter?: number) {
   local = new JsonFileRepository(directory, { cache: { revalidateAfter } })

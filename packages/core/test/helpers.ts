@@ -3,6 +3,7 @@
  * path of the built package that child processes load.
  */
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -91,14 +92,61 @@ export function unmount(directory: string): void {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Polls `condition` until it holds or `timeout` ms have passed; resolves to its last result. */
-export async function waitFor(condition: () => boolean, timeout = 2000): Promise<boolean> {
-  const deadline = Date.now() + timeout
+/**
+ * Polls `condition` every 10 ms until it holds or `timeout` ms have passed; resolves to its last
+ * result. The deadline is only reached when something is wrong, so it is generous: a loaded
+ * machine must never reach it. It runs on the monotonic clock, which `fakeClock` leaves alone.
+ */
+export async function waitFor(condition: () => boolean, timeout = 30_000): Promise<boolean> {
+  const deadline = performance.now() + timeout
   while (!condition()) {
-    if (Date.now() > deadline) return false
+    if (performance.now() > deadline) return false
     await sleep(10)
   }
   return true
+}
+
+/**
+ * Fakes the clock (`Date`) and nothing else: timers, ticks and I/O run for real. The clock stands
+ * still until the test moves it, so an expiry passes exactly when the test says, never before
+ * however slow the machine. Undo with `jest.useRealTimers()`.
+ */
+export function fakeClock(): { set(time: number): void; advance(ms: number): void } {
+  jest.useFakeTimers({ doNotFake: NOT_THE_CLOCK, now: Date.now() })
+  return {
+    set: (time) => jest.setSystemTime(time),
+    advance: (ms) => jest.setSystemTime(Date.now() + ms),
+  }
+}
+
+type FakeTimersConfig = Extract<Parameters<typeof jest.useFakeTimers>[0], { doNotFake?: unknown }>
+
+/** Every API jest's fake timers can fake, but `Date`. */
+export const NOT_THE_CLOCK: NonNullable<FakeTimersConfig['doNotFake']> = [
+  'hrtime',
+  'nextTick',
+  'performance',
+  'queueMicrotask',
+  'requestAnimationFrame',
+  'cancelAnimationFrame',
+  'requestIdleCallback',
+  'cancelIdleCallback',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'setTimeout',
+  'clearTimeout',
+]
+
+/**
+ * Waits until every one of `files` has a change time more than `ms` ago, as `prune()` judges the
+ * age of a temp file (its ctime, which no test can set back): a wait for that condition, not a
+ * fixed sleep.
+ */
+export async function waitUntilOlderThan(files: string[], ms: number): Promise<void> {
+  const old = () => files.every((file) => Date.now() - fs.statSync(file).ctimeMs > ms)
+  if (!(await waitFor(old))) throw new Error(`${files.join(', ')} never got ${ms} ms old`)
 }
 
 /** The first ```ts block of the package's README: its usage snippet. */
@@ -107,4 +155,22 @@ export function readmeSnippet(): string {
   const snippet = /```ts\n([\s\S]*?)```/.exec(readme)?.[1]
   if (snippet === undefined) throw new Error('README.md has no ```ts block')
   return snippet
+}
+
+/**
+ * What every name in `directory` is, byte for byte and stat for stat (mode, inode, size, links,
+ * mtime, ctime; not atime, which reading moves), and the directory's own stat: two snapshots
+ * are equal only if nothing was created, removed, renamed, written or touched in between.
+ */
+export function directorySnapshot(directory: string): Record<string, object> {
+  const describe = (file: string) => {
+    const { mode, ino, size, nlink, mtimeMs, ctimeMs } = fs.lstatSync(file)
+    const content = fs.lstatSync(file).isFile()
+      ? createHash('sha256').update(fs.readFileSync(file)).digest('hex')
+      : undefined
+    return { mode, ino, size, nlink, mtimeMs, ctimeMs, content }
+  }
+  const snapshot: Record<string, object> = { '.': describe(directory) }
+  for (const name of listNames(directory)) snapshot[name] = describe(path.join(directory, name))
+  return snapshot
 }

@@ -13,12 +13,13 @@ import {
 } from 'json-file-repository'
 import { expiryToMtime } from '../src/expiry'
 import {
+  fakeClock,
   listNames,
   makeTempDirectory,
   memoryLogger,
   modeOf,
+  NOT_THE_CLOCK,
   removeDirectory,
-  sleep,
   waitFor,
 } from './helpers'
 
@@ -45,10 +46,18 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 const past = () => Date.now() - 60_000
-/** An expiry that passes during the test, after `sleep(SOON + 20)`. */
-const SOON = 60
-const soon = () => Date.now() + SOON
 const future = () => Date.now() + 3_600_000
+
+/**
+ * Makes the entry in `file` expired, as time passing would: its file's modification time, where
+ * the expiry is kept, is set to an expiry a minute ago. No wait, so no race with a slow machine.
+ */
+function expire(file: string): void {
+  const mtime = expiryToMtime(past())
+  fs.utimesSync(file, mtime, mtime)
+}
+
+const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
 
 export function describeRepository(
   name: string,
@@ -78,6 +87,7 @@ export function describeRepository(
       directory = path.join(root, `case-${caseNumber}`, 'repository')
     })
     afterEach(async () => {
+      jest.useRealTimers()
       await Promise.all(opened.map((repository) => repository.close()))
       opened = []
     })
@@ -167,7 +177,7 @@ export function describeRepository(
           repository.set('k', 'c'),
           repository.delete('other'),
         ])
-        expect(results).toEqual([undefined, true, undefined, undefined, false])
+        expect(results).toEqual([true, true, true, true, false])
         await expect(repository.get('k')).resolves.toBe('c')
         await expect(open().get('k')).resolves.toBe('c')
       })
@@ -250,6 +260,7 @@ export function describeRepository(
           skipped: 0,
           deletes: 0,
           quarantined: 0,
+          tempFilesRemoved: 0,
           cacheEntries: 0,
           cacheBytes: 0,
         })
@@ -431,7 +442,8 @@ export function describeRepository(
       })
 
       test('the directory is made again, with its mode, when it is removed while running', async () => {
-        const repository = open({ directoryMode: 0o770 })
+        // A group-writable directory is refused unless shared on purpose.
+        const repository = open({ directoryMode: 0o770, allowSharedDirectory: true })
         await repository.set('a', 1)
         removeDirectory(directory)
         await expect(repository.get('a')).resolves.toBeUndefined()
@@ -447,26 +459,33 @@ export function describeRepository(
     })
 
     describe('expiry', () => {
+      // The clock is faked (Date only) where time has to pass over an entry that stays cached:
+      // a change to its file would send the read to the file instead of the cache.
       test('an entry is served until it expires, then get() misses and its file is removed', async () => {
+        const clock = fakeClock()
         const repository = open()
         const expiresAt = Date.now() + 600
         await repository.set('k', 'v', { expiresAt })
         await expect(repository.get('k')).resolves.toBe('v')
-        await sleep(expiresAt + 20 - Date.now())
+        clock.set(expiresAt - 1)
+        await expect(repository.get('k')).resolves.toBe('v')
+        clock.set(expiresAt)
         await expect(repository.get('k')).resolves.toBeUndefined()
         expect(fs.existsSync(path.join(directory, 'k.json'))).toBe(false)
         expect(repository.stats().deletes).toBe(1)
       })
 
       test('get() returns undefined for an expired key, cached or read cold', async () => {
+        const clock = fakeClock()
         const repository = open()
-        await repository.set('warm', 'v', { expiresAt: future() })
-        await repository.set('cold', 'v', { expiresAt: new Date(future()) })
+        await repository.set('warm', 'v', { expiresAt: Date.now() + 60 })
+        await repository.set('cold', 'v', { expiresAt: new Date(Date.now() + 60) })
         await expect(repository.get('warm')).resolves.toBe('v')
-        // Their expiry passes (as another process would move it): no race with the clock.
-        const mtime = expiryToMtime(past())
-        for (const key of ['warm', 'cold']) fs.utimesSync(repository.path(key), mtime, mtime)
+        const { hits } = repository.stats()
+        clock.advance(80)
         await expect(repository.get('warm')).resolves.toBeUndefined()
+        // Where there is a cache, the expiry was found there: the read was a hit.
+        if (traits.cache) expect(repository.stats().hits).toBe(hits + 1)
         await expect(open().get('cold')).resolves.toBeUndefined()
         expect(listNames(directory)).toEqual([])
       })
@@ -474,10 +493,10 @@ export function describeRepository(
       test('has(), getEntry(), keys() and entries() skip an expired key and remove its file', async () => {
         const repository = open()
         await repository.set('live', 1, { expiresAt: future() })
-        await repository.set('dead1', 2, { expiresAt: soon() })
-        await repository.set('dead2', 3, { expiresAt: soon() })
-        await repository.set('dead3', 4, { expiresAt: soon() })
-        await sleep(SOON + 20)
+        await repository.set('dead1', 2, { expiresAt: future() })
+        await repository.set('dead2', 3, { expiresAt: future() })
+        await repository.set('dead3', 4, { expiresAt: future() })
+        for (const key of ['dead1', 'dead2', 'dead3']) expire(repository.path(key))
         await expect(repository.has('dead1')).resolves.toBe(false)
         await expect(repository.getEntry('dead2')).resolves.toBeUndefined()
         expect(await collect(repository.keys())).toEqual(['live'])
@@ -536,8 +555,10 @@ export function describeRepository(
         const repository = open()
         await repository.set('live', 1, { expiresAt: future() })
         await repository.set('forever', 2)
-        for (let n = 0; n < 40; n++) await repository.set(`dead${n}`, n, { expiresAt: soon() })
-        await sleep(SOON + 20)
+        for (let n = 0; n < 40; n++) {
+          await repository.set(`dead${n}`, n, { expiresAt: future() })
+          expire(repository.path(`dead${n}`))
+        }
         await expect(repository.prune()).resolves.toBe(40)
         expect(listNames(directory)).toEqual(['forever.json', 'live.json'])
         await expect(repository.prune()).resolves.toBe(0)
@@ -550,8 +571,7 @@ export function describeRepository(
         await repository.set('live', 1)
         const file = path.join(directory, 'broken.json')
         fs.writeFileSync(file, '{"not json')
-        const mtime = expiryToMtime(past())
-        fs.utimesSync(file, mtime, mtime)
+        expire(file)
         await expect(repository.prune()).resolves.toBe(1)
         expect(listNames(directory)).toEqual(['live.json'])
         expect(repository.stats().quarantined).toBe(0)
@@ -559,23 +579,16 @@ export function describeRepository(
       })
 
       test('with pruneInterval, expired files are removed without any call, on an unref’d timer', async () => {
-        const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+        const before = timeouts()
         const repository = open({ pruneInterval: 20 })
-        expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(before)
-        await repository.set('dead', 1, { expiresAt: soon() })
+        expect(timeouts()).toBe(before)
+        await repository.set('dead', 1, { expiresAt: future() })
         await repository.set('live', 2, { expiresAt: future() })
         const file = path.join(directory, 'dead.json')
+        expire(file)
         expect(await waitFor(() => !fs.existsSync(file))).toBe(true)
         expect(listNames(directory)).toEqual(['live.json'])
-        await repository.close()
-        // Closed: the timer is gone, so a newly expired file stays.
-        fs.writeFileSync(file, '1')
-        const mtime = expiryToMtime(past())
-        fs.utimesSync(file, mtime, mtime)
-        await sleep(80)
-        expect(fs.existsSync(file)).toBe(true)
       })
-
       test('a failed background prune is reported to logger.error', async () => {
         const logger = memoryLogger()
         const repository = open({ pruneInterval: 20, logger })
@@ -624,7 +637,7 @@ export function describeRepository(
       ])(
         'fileMode %s and directoryMode %s are honoured, even where the umask would narrow them',
         async (_file, _directory, fileMode, directoryMode) => {
-          const repository = open({ fileMode, directoryMode })
+          const repository = open({ fileMode, directoryMode, allowSharedDirectory: true })
           await repository.set('k', 1, { expiresAt: future() })
           expect(modeOf(directory)).toBe(directoryMode)
           expect(modeOf(path.join(directory, 'k.json'))).toBe(fileMode)
@@ -686,6 +699,44 @@ export function describeRepository(
       })
     })
 
+    describe('set() with update', () => {
+      test('replaces an entry that exists and resolves true', async () => {
+        const repository = open()
+        await repository.set('k', 'old')
+        await expect(repository.set('k', 'new', { update: true })).resolves.toBe(true)
+        await expect(open().get('k')).resolves.toBe('new')
+      })
+
+      test('never creates an entry: a deleted key stays deleted and it resolves false', async () => {
+        const repository = open()
+        await expect(repository.set('never', 'v', { update: true })).resolves.toBe(false)
+        await repository.set('k', 'v', { expiresAt: Date.now() + 3_600_000 })
+        await repository.get('k')
+        // Deleted by another process: this one's cache still holds the entry.
+        fs.unlinkSync(path.join(directory, 'k.json'))
+        const later = Date.now() + 7_200_000
+        await expect(repository.set('k', 'v', { update: true, expiresAt: later })).resolves.toBe(
+          false,
+        )
+        await expect(repository.set('k', 'w', { update: true })).resolves.toBe(false)
+        expect(listNames(directory)).toEqual([])
+        await expect(repository.get('k')).resolves.toBeUndefined()
+      })
+
+      test('a delete then an update of the same key, not awaited in between, leave no entry', async () => {
+        const repository = open()
+        await repository.set('k', 'old')
+        const results = await Promise.all([
+          repository.delete('k'),
+          repository.set('k', 'stale', { update: true }),
+        ])
+        expect(results).toEqual([true, false])
+        expect(listNames(directory)).toEqual([])
+        await expect(repository.set('k', 'new')).resolves.toBe(true)
+        await expect(open().get('k')).resolves.toBe('new')
+      })
+    })
+
     describe('close()', () => {
       test('close() waits for pending writes; later calls reject with ERR_CLOSED', async () => {
         const repository = open()
@@ -693,7 +744,7 @@ export function describeRepository(
         await repository.close()
         expect(JSON.parse(fs.readFileSync(path.join(directory, 'a.json'), 'utf8'))).toBe(3)
         expect(JSON.parse(fs.readFileSync(path.join(directory, 'b.json'), 'utf8'))).toBe(2)
-        await expect(Promise.all(writes)).resolves.toEqual([undefined, undefined, undefined])
+        await expect(Promise.all(writes)).resolves.toEqual([true, true, true])
         const closed = repositoryError('ERR_CLOSED')
         await expect(repository.get('a')).rejects.toEqual(closed)
         await expect(repository.getEntry('a')).rejects.toEqual(closed)
@@ -707,6 +758,77 @@ export function describeRepository(
         await expect(collect(repository.entries())).rejects.toEqual(closed)
         await expect(repository.close()).resolves.toBeUndefined()
         expect(JSON.parse(fs.readFileSync(path.join(directory, 'a.json'), 'utf8'))).toBe(3)
+      })
+
+      /** Writes `count` entries whose expiry has passed, straight to their files. */
+      function plantExpired(repository: JsonFileRepository<unknown>, count: number): string[] {
+        const files = Array.from({ length: count }, (_, n) => repository.path(`dead${n}`))
+        for (const file of files) {
+          fs.writeFileSync(file, '1')
+          expire(file)
+        }
+        return files
+      }
+
+      test('close() waits for a prune() under way, which stops early; then no file is removed', async () => {
+        const repository = open()
+        const files = plantExpired(repository, 100)
+        let settled = false
+        const pruning = repository.prune()
+        pruning.then(
+          () => (settled = true),
+          () => (settled = true),
+        )
+        await repository.close()
+        // Settled by the time close() resolved: from then on the repository touches no file.
+        expect(settled).toBe(true)
+        const removed = await pruning
+        // It stopped at the next file instead of walking the whole directory.
+        expect(removed).toBeLessThan(files.length)
+        expect(files.filter((file) => !fs.existsSync(file))).toHaveLength(removed)
+        const after = path.join(directory, 'after.json')
+        fs.writeFileSync(after, '1')
+        expire(after)
+        expect(fs.existsSync(after)).toBe(true)
+        await expect(repository.prune()).rejects.toEqual(repositoryError('ERR_CLOSED'))
+        expect(fs.existsSync(after)).toBe(true)
+      })
+
+      test('close() stops the prune timer and waits for the prune the timer started', async () => {
+        // Fake timers (not the clock: expiries are judged by the real one) to fire the timer at
+        // a chosen moment and to count what is left of it.
+        const intervals = ['setInterval', 'clearInterval']
+        jest.useFakeTimers({
+          doNotFake: ['Date', ...NOT_THE_CLOCK.filter((api) => !intervals.includes(api))],
+        })
+        const logger = memoryLogger()
+        const repository = open({ pruneInterval: 60_000, logger })
+        expect(jest.getTimerCount()).toBe(1)
+        const files = plantExpired(repository, 100)
+        const prune = jest.spyOn(repository, 'prune')
+        jest.advanceTimersByTime(60_000)
+        expect(prune).toHaveBeenCalledTimes(1)
+        const started = prune.mock.results[0]?.value as Promise<number>
+        let settled = false
+        started.then(
+          () => (settled = true),
+          () => (settled = true),
+        )
+        await repository.close()
+        expect(settled).toBe(true)
+        expect(jest.getTimerCount()).toBe(0)
+        const removed = await started
+        expect(removed).toBeLessThan(files.length)
+        expect(files.filter((file) => !fs.existsSync(file))).toHaveLength(removed)
+        // No timer left and no prune running: nothing can remove a file that expires now, however
+        // much time passes.
+        const after = path.join(directory, 'after.json')
+        fs.writeFileSync(after, '1')
+        expire(after)
+        jest.advanceTimersByTime(10 * 60_000)
+        expect(prune).toHaveBeenCalledTimes(1)
+        expect(fs.existsSync(after)).toBe(true)
+        expect(logger.records).toEqual([])
       })
     })
   })

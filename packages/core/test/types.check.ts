@@ -28,7 +28,7 @@ expectType<Equal<ReturnType<typeof users.getEntry>, Promise<RepositoryEntry<User
   true,
 )
 expectType<Equal<ReturnType<typeof users.has>, Promise<boolean>>>(true)
-expectType<Equal<ReturnType<typeof users.set>, Promise<void>>>(true)
+expectType<Equal<ReturnType<typeof users.set>, Promise<boolean>>>(true)
 expectType<Equal<ReturnType<typeof users.delete>, Promise<boolean>>>(true)
 expectType<Equal<ReturnType<typeof users.touch>, Promise<boolean>>>(true)
 expectType<Equal<ReturnType<typeof users.clear>, Promise<number>>>(true)

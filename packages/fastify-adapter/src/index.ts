@@ -1,2 +1,8 @@
-export { JsonFileRepositoryError, type Logger } from 'json-file-repository'
-export { FileStore, type FileStoreOptions } from './file-store'
+export {
+  fingerprint,
+  JsonFileRepositoryError,
+  type Logger,
+  type MigrationReport,
+} from 'json-file-repository'
+export { FileStore, type FileStoreOptions, type StoredSession } from './file-store'
+export { exportToRedis, type RedisExportOptions } from './redis-export'

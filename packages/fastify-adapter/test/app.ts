@@ -3,7 +3,11 @@ import os from 'node:os'
 import path from 'node:path'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession, { type FastifySessionOptions, type SessionStore } from '@fastify/session'
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import Fastify, {
+  type FastifyHttpOptions,
+  type FastifyInstance,
+  type LightMyRequestResponse,
+} from 'fastify'
 
 declare module 'fastify' {
   interface Session {
@@ -14,12 +18,41 @@ declare module 'fastify' {
 
 export const SECRET = 'a secret with at least thirty-two characters'
 
+/** Holds the requests to `/hold` until {@link Gate.release}: a test decides when they save. */
+export class Gate {
+  waiting = 0
+  #open: () => void = () => {}
+  #opened = this.#next()
+
+  wait(): Promise<void> {
+    this.waiting++
+    return this.#opened
+  }
+
+  release(): void {
+    const open = this.#open
+    this.waiting = 0
+    this.#opened = this.#next()
+    open()
+  }
+
+  #next(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#open = resolve
+    })
+  }
+}
+
+/** The gate of the `/hold` route of the apps {@link buildApp} makes. */
+export const gate = new Gate()
+
 /** A real Fastify app with @fastify/cookie and @fastify/session on `store`. */
 export async function buildApp(
   store: SessionStore,
   options: Partial<FastifySessionOptions> = {},
+  fastifyOptions: FastifyHttpOptions<never> = {},
 ): Promise<FastifyInstance> {
-  const app = Fastify()
+  const app = Fastify(fastifyOptions) as unknown as FastifyInstance
   await app.register(fastifyCookie)
   await app.register(fastifySession, {
     secret: SECRET,
@@ -39,6 +72,11 @@ export async function buildApp(
     if (!request.session.user) return reply.code(401).send({ error: 'Not authenticated' })
     return { user: request.session.user, views: request.session.views ?? 0 }
   })
+  // What app code may do with a session's user: copy it (a poisoned prototype would come along).
+  app.get('/is-admin', async (request) => {
+    const user = Object.assign({}, request.session.user) as { isAdmin?: boolean }
+    return { isAdmin: user.isAdmin === true }
+  })
   app.get<{ Querystring: { role: string } }>('/roles', async (request, reply) => {
     if (!request.session.user) return reply.code(401).send({ error: 'Not authenticated' })
     request.session.user.roles.push(request.query.role)
@@ -46,6 +84,12 @@ export async function buildApp(
   })
   app.get('/logout', async (request) => {
     await request.session.destroy()
+    return { ok: true }
+  })
+  // A request in flight: its session is loaded, it waits for the gate, then adds a view if asked.
+  app.get<{ Querystring: { change?: string } }>('/hold', async (request) => {
+    await gate.wait()
+    if (request.query.change) request.session.views = (request.session.views ?? 0) + 1
     return { ok: true }
   })
   app.get('/regenerate', async (request) => {
@@ -81,9 +125,9 @@ export function temporaryDirectory(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`))
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+// The waits and the faked clock of the core's tests, shared.
+export { fakeClock, sleep, waitFor } from '../../core/test/helpers'
 
-/** Calls a callback-style store method and resolves with what it called back. */
 export function call<T>(method: (callback: (error: unknown, value?: T) => void) => void) {
   return new Promise<T | undefined>((resolve, reject) => {
     method((error, value) => (error ? reject(error) : resolve(value)))

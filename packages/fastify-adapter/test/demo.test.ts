@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { temporaryDirectory } from './app'
-import { HttpBrowser } from './http'
+import { HttpBrowser, stopper } from './http'
+
+// Servers in child processes: sized for a loaded machine.
+jest.setTimeout(120_000)
 
 // The demo the README's first command starts (examples/demo, built by `pnpm build`).
 const demo = path.join(__dirname, '../../../examples/demo')
@@ -13,6 +16,7 @@ test('the demo counts views with one cookie and stores the session in a file', a
     env: { ...process.env, PORT: '0', SESSION_DIR: sessions },
     stdio: ['ignore', 'pipe', 'ignore'],
   })
+  const stop = stopper(child)
   try {
     const base = await new Promise<string>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`the demo exited with ${code}`)))
@@ -35,7 +39,7 @@ test('the demo counts views with one cookie and stores the session in a file', a
     expect((await browser.json(base, '/me')).status).toBe(401)
     expect(fs.readdirSync(sessions)).toHaveLength(0)
   } finally {
-    child.kill()
+    await stop()
     fs.rmSync(path.dirname(sessions), { recursive: true, force: true })
   }
 })

@@ -18,9 +18,16 @@ let app: FastifyInstance | undefined
 const warnings: string[] = []
 const logger = { warn: (_: object, message?: string) => warnings.push(message ?? ''), error() {} }
 
-async function start(keys: string[]): Promise<FastifyInstance> {
+/** Closes the app and its store, if they are open. */
+async function stop(): Promise<void> {
   await app?.close()
   await store?.close()
+  ;[app, store] = [undefined, undefined]
+}
+
+/** The app on the sessions of `directory`, encrypted with `keys`, after closing the last one. */
+async function start(keys: string[]): Promise<FastifyInstance> {
+  await stop()
   store = new FileStore({ directory, fsync: false, encryption: { keys }, logger })
   app = await buildApp(store)
   return app
@@ -31,10 +38,7 @@ beforeEach(() => {
   warnings.length = 0
 })
 afterEach(async () => {
-  await app?.close()
-  await store?.close()
-  app = undefined
-  store = undefined
+  await stop()
   fs.rmSync(directory, { recursive: true, force: true })
 })
 

@@ -4,7 +4,10 @@ import net from 'node:net'
 import path from 'node:path'
 import ts from 'typescript'
 import { temporaryDirectory } from './app'
-import { HttpBrowser } from './http'
+import { HttpBrowser, stopper } from './http'
+
+// Servers in child processes: sized for a loaded machine.
+jest.setTimeout(120_000)
 
 /**
  * The two examples of @itrocks/fastify-file-session-store's README, kept verbatim in
@@ -54,35 +57,52 @@ function freePort(): Promise<number> {
   })
 }
 
-/** Runs an example app in its own process and `check`s it once it listens. */
+/**
+ * Runs an example app in its own process and `check`s it once it listens. The port was free a
+ * moment before the example binds it; should another process take it meanwhile (the machine is
+ * shared), the example is started again on another port.
+ */
 async function run(
   toScript: (port: number) => string,
   check: (base: string, directory: string) => Promise<void>,
 ) {
   const root = temporaryDirectory('example')
-  const port = await freePort()
   const script = path.join(root, 'app/server.js')
   fs.mkdirSync(path.dirname(script))
-  fs.writeFileSync(script, toScript(port))
-  const child = spawn(process.execPath, [script], {
-    cwd: root,
-    env: {
-      ...process.env,
-      NODE_PATH: path.join(__dirname, '../node_modules'),
-      SESSION_SECRET: 'a secret with at least thirty-two characters',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
   try {
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`the example exited with ${code}`)))
-      child.stdout.on('data', (data: Buffer) => {
-        if (/listening/i.test(data.toString())) resolve()
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort()
+      fs.writeFileSync(script, toScript(port))
+      const child = spawn(process.execPath, [script], {
+        cwd: root,
+        env: {
+          ...process.env,
+          NODE_PATH: path.join(__dirname, '../node_modules'),
+          SESSION_SECRET: 'a secret with at least thirty-two characters',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       })
-    })
-    await check(`http://127.0.0.1:${port}`, root)
+      const stop = stopper(child)
+      try {
+        let stderr = ''
+        child.stderr.on('data', (data: Buffer) => (stderr += data.toString()))
+        const listening = await new Promise<boolean>((resolve, reject) => {
+          child.once('close', (code) => {
+            if (attempt < 5 && stderr.includes('EADDRINUSE')) resolve(false)
+            else reject(new Error(`the example exited with ${code}:\n${stderr}`))
+          })
+          child.stdout.on('data', (data: Buffer) => {
+            if (/listening/i.test(data.toString())) resolve(true)
+          })
+        })
+        if (!listening) continue
+        await check(`http://127.0.0.1:${port}`, root)
+        return
+      } finally {
+        await stop()
+      }
+    }
   } finally {
-    child.kill()
     fs.rmSync(root, { recursive: true, force: true })
   }
 }

@@ -7,8 +7,11 @@ import {
   type FileStoreOptions,
   JsonFileRepositoryError,
 } from 'fastify-file-session-store'
-import { Browser, buildApp, call, sleep, temporaryDirectory } from './app'
+import { Browser, buildApp, call, fakeClock, sleep, temporaryDirectory, waitFor } from './app'
 import { HttpBrowser, startServer } from './http'
+
+// Servers in child processes: sized for a loaded machine.
+jest.setTimeout(120_000)
 
 const ID = 'Kx3vQ9_mZ2-aB7cD1eF4gH6iJ8kL0nOp' // shaped like @fastify/session's default ids
 
@@ -41,6 +44,7 @@ beforeEach(() => {
   warnings.length = 0
 })
 afterEach(async () => {
+  jest.useRealTimers()
   await app?.close()
   app = undefined
   await store?.close()
@@ -167,45 +171,57 @@ describe('lazy writes', () => {
   })
 })
 
+// Time passes on a faked clock (Date only): an expiry passes when the test moves the clock, never
+// before, however slow the machine.
 describe('expiry', () => {
   test('an expired session is never returned and its file is removed', async () => {
+    const clock = fakeClock()
     open()
-    await setSession(
-      ID,
-      session({ a: 1 }, { originalMaxAge: 100, expires: new Date(Date.now() + 100) }),
-    )
+    const expires = Date.now() + 100
+    await setSession(ID, session({ a: 1 }, { originalMaxAge: 100, expires: new Date(expires) }))
     expect(await getSession(ID)).toMatchObject({ a: 1 })
-    await sleep(150)
+    clock.set(expires - 1)
+    expect(await getSession(ID)).toMatchObject({ a: 1 })
+    clock.set(expires)
     expect(await getSession(ID)).toBeNull()
     expect(fs.existsSync(store.sessionFile(ID))).toBe(false)
   })
 
   test('a session whose cookie has no expiry lives for ttl', async () => {
+    const clock = fakeClock()
     open({ ttl: 100 })
+    const savedAt = Date.now()
     await setSession(ID, session({ a: 1 }))
     expect(await getSession(ID)).toMatchObject({ a: 1, cookie: { expires: null } })
-    await sleep(150)
+    expect((await store.repository.getEntry(ID))?.expiresAt).toBe(savedAt + 100)
+    clock.set(savedAt + 99)
+    expect(await getSession(ID)).toMatchObject({ a: 1, cookie: { expires: null } })
+    clock.set(savedAt + 100)
     expect(await getSession(ID)).toBeNull()
   })
 
   test('abandoned sessions are removed by the prune timer without anyone asking', async () => {
+    const clock = fakeClock()
     open({ pruneInterval: 50 })
     await setSession(ID, session({}, { originalMaxAge: 30, expires: new Date(Date.now() + 30) }))
     await setSession(
       'kept',
       session({}, { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000) }),
     )
-    await sleep(250)
+    clock.advance(30)
+    // The timer is real: wait for what it does.
+    expect(await waitFor(() => !fs.existsSync(store.sessionFile(ID)))).toBe(true)
     expect(fs.readdirSync(directory).sort()).toEqual(['kept.json'])
   })
 
   test('prune() resolves to the number of expired sessions removed', async () => {
+    const clock = fakeClock()
     open()
     for (const id of ['a', 'b', 'c']) {
       await setSession(id, session({}, { originalMaxAge: 20, expires: new Date(Date.now() + 20) }))
     }
     await setSession('d', session())
-    await sleep(40)
+    clock.advance(20)
     expect(await store.prune()).toBe(3)
     expect(fs.readdirSync(directory)).toEqual(['d.json'])
   })
@@ -284,10 +300,26 @@ describe('hostile ids, files and values', () => {
     open()
     for (const bad of [null, undefined, 42]) {
       let error: unknown
-      expect(() => store.set(ID, bad as never, (e) => (error = e))).not.toThrow()
-      expect(() => store.touch(ID, bad as never, () => {})).not.toThrow()
-      await sleep(10)
+      let touchError: unknown
+      const calledBack = new Promise<void>((resolve) => {
+        expect(() =>
+          store.set(ID, bad as never, (e) => {
+            error = e
+            resolve()
+          }),
+        ).not.toThrow()
+      })
+      const touchCalledBack = new Promise<void>((resolve) => {
+        expect(() =>
+          store.touch(ID, bad as never, (e) => {
+            touchError = e
+            resolve()
+          }),
+        ).not.toThrow()
+      })
+      await Promise.all([calledBack, touchCalledBack])
       expect(error).toBeInstanceOf(Error)
+      expect(touchError).toBeInstanceOf(Error)
     }
     expect(fs.readdirSync(directory)).toEqual([])
   })
@@ -380,7 +412,7 @@ describe('restarts and several processes', () => {
         await browser.json(two, '/logout')
         expect((await browser.json(one, '/me')).status).toBe(401)
       } finally {
-        for (const server of servers) server.process.kill()
+        await Promise.all(servers.map((server) => server.stop()))
       }
     })
   })
@@ -390,3 +422,101 @@ function cookieId(browser: Browser): string {
   // The cookie is `<id>.<signature>`; the id is what the store sees.
   return decodeURIComponent(browser.cookie as string).split('.')[0] as string
 }
+
+describe('messages for misuse', () => {
+  /** The error `create` throws. */
+  function thrown(create: () => unknown): Error {
+    try {
+      create()
+    } catch (error) {
+      return error as Error
+    }
+    throw new Error('nothing was thrown')
+  }
+  const untyped = (options: object) => options as FileStoreOptions
+
+  test.each([
+    ['pruneIntervall', 'pruneInterval'],
+    ['fsynch', 'fsync'],
+    ['tll', 'ttl'],
+    ['touchafter', 'touchAfter'],
+    ['directroy', 'directory'],
+  ])('an unknown option `%s` is a TypeError that suggests `%s`', (name, suggestion) => {
+    const error = thrown(() => new FileStore(untyped({ directory, [name]: 1 })))
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toBe(`Unknown option \`${name}\`: did you mean \`${suggestion}\`?`)
+  })
+
+  test('an option of connect-redis close to none lists the options', () => {
+    const error = thrown(() => new FileStore(untyped({ directory, client: {} })))
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toMatch(/^Unknown option `client`; the options are `directory`, `ttl`, /)
+  })
+
+  test("new FileStore('') shows the empty string", () => {
+    const error = thrown(() => new FileStore(''))
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toBe("`directory` must be a non-empty string, got ''")
+  })
+
+  test('options that are neither a directory nor an object show what they are', () => {
+    expect(thrown(() => new FileStore(42 as unknown as string)).message).toBe(
+      '`options` must be a directory or an object with a `directory`, got 42',
+    )
+    expect(thrown(() => new FileStore({} as FileStoreOptions)).message).toBe(
+      '`directory` must be a non-empty string, got undefined',
+    )
+  })
+
+  test('a logger without methods shows the object', () => {
+    const error = thrown(() => new FileStore({ directory, logger: {} as never }))
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toBe('`logger` must be an object with warn() and error() methods, got {}')
+  })
+
+  test('a ttl that is not a number shows it quoted', () => {
+    expect(thrown(() => new FileStore(untyped({ directory, ttl: '3600' }))).message).toBe(
+      "`ttl` must be a positive number of milliseconds, got '3600'",
+    )
+  })
+
+  test('a file where the directory should be says so, as ERR_IO', () => {
+    const file = path.join(directory, 'sessions')
+    fs.writeFileSync(file, '')
+    const error = thrown(() => new FileStore(file))
+    expect(error).toBeInstanceOf(JsonFileRepositoryError)
+    expect(error).toMatchObject({ code: 'ERR_IO', cause: { code: 'ENOTDIR' } })
+    expect(error.message).toBe(`${file} is a file, not a directory`)
+  })
+})
+
+describe('a ttl in seconds by mistake', () => {
+  test('a ttl under a minute is reported once through the logger', () => {
+    open({ ttl: 3600 })
+    expect(warnings).toEqual([
+      '`ttl` is 3600 ms (3.6 s): FileStore durations are milliseconds, not seconds (for 3600 seconds, write `ttl: 3600000`)',
+    ])
+  })
+
+  test('a ttl of a minute or more, or none, is not reported', async () => {
+    open({ ttl: 60_000 })
+    await store.close()
+    open()
+    expect(warnings).toEqual([])
+  })
+
+  test('without a logger, it is a process warning', () => {
+    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      store = new FileStore({ directory, ttl: 30 })
+      expect(emitWarning.mock.calls).toEqual([
+        [
+          expect.stringMatching(/^`ttl` is 30 ms \(0\.03 s\): FileStore durations are/),
+          'FileStore',
+        ],
+      ])
+    } finally {
+      emitWarning.mockRestore()
+    }
+  })
+})

@@ -20,17 +20,37 @@ export class HttpBrowser {
   }
 }
 
-/** Starts `fixtures/server.js` on `directory` in its own process; resolves to its base URL. */
-export function startServer(directory: string): Promise<{ url: string; process: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures/server.js'), directory], {
+/**
+ * Kills `child` and resolves once it has exited and its pipes are closed: a process or pipe left
+ * behind would keep the jest worker alive after its last test.
+ */
+export function stopper(child: ChildProcess): () => Promise<void> {
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()))
+  return () => {
+    child.kill()
+    return closed
+  }
+}
+
+/**
+ * Starts `fixtures/server.js` on `directory` in its own process, with FileStore `options`;
+ * resolves to its base URL.
+ */
+export function startServer(
+  directory: string,
+  options: object = {},
+): Promise<{ url: string; process: ChildProcess; stop: () => Promise<void> }> {
+  const server = path.join(__dirname, 'fixtures/server.js')
+  const child = spawn(process.execPath, [server, directory, JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
+  const stop = stopper(child)
   return new Promise((resolve, reject) => {
     child.once('error', reject)
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
     child.stdout?.on('data', (data: Buffer) => {
       const port = /listening (\d+)/.exec(data.toString())?.[1]
-      if (port) resolve({ url: `http://127.0.0.1:${port}`, process: child })
+      if (port) resolve({ url: `http://127.0.0.1:${port}`, process: child, stop })
     })
   })
 }

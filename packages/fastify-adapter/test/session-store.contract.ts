@@ -1,6 +1,6 @@
 import type { SessionStore } from '@fastify/session'
 import type { FastifyInstance } from 'fastify'
-import { Browser, buildApp, call, sleep } from './app'
+import { Browser, buildApp, call, fakeClock, sleep, waitFor } from './app'
 
 export interface StoreUnderTest {
   store: SessionStore
@@ -21,6 +21,7 @@ export function describeSessionStore(name: string, create: () => StoreUnderTest)
       subject = create()
     })
     afterEach(async () => {
+      jest.useRealTimers()
       await Promise.all(apps.splice(0).map((app) => app.close()))
       await subject.close()
     })
@@ -98,29 +99,34 @@ export function describeSessionStore(name: string, create: () => StoreUnderTest)
       const instance = await app({ cookie: { secure: false, maxAge: 60_000 } })
       const browser = new Browser(instance)
       const first = await browser.get('/login?userId=4')
-      await sleep(1000) // Expires has a precision of one second
-      const second = await browser.get('/me')
       const expires = (response: typeof first) =>
         response.cookies.find((cookie) => cookie.name === 'sessionId')?.expires?.getTime() ?? 0
+      // Expires has a precision of one second: wait until a request now gets the next second.
+      expect(await waitFor(() => Date.now() + 60_000 >= expires(first) + 1000)).toBe(true)
+      const second = await browser.get('/me')
       expect(expires(second)).toBeGreaterThan(expires(first))
       expect(second.json()).toMatchObject({ user: { id: '4' } })
     })
 
+    // Time passes on a faked clock (Date only), by which @fastify/session and the stores judge
+    // expiry: a maxAge passes when the test moves the clock, never before.
     test('a session whose maxAge has passed is not served', async () => {
+      const clock = fakeClock()
       const instance = await app({ cookie: { secure: false, maxAge: 300 } })
       const browser = new Browser(instance)
       await browser.json('/login?userId=5')
       expect((await browser.json('/me')).status).toBe(200)
-      await sleep(450)
+      clock.advance(450)
       expect((await browser.json('/me')).status).toBe(401)
     })
 
     test('a session kept busy within its maxAge never expires', async () => {
+      const clock = fakeClock()
       const instance = await app({ cookie: { secure: false, maxAge: 400 } })
       const browser = new Browser(instance)
       await browser.json('/login?userId=6')
       for (let i = 0; i < 8; i++) {
-        await sleep(100)
+        clock.advance(100)
         expect((await browser.json('/me')).status).toBe(200)
       }
     })

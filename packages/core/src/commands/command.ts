@@ -1,10 +1,12 @@
 /**
  * What every command of the command line shares: its shape, the two kinds of failure (and
- * their exit codes), and how a line is printed.
+ * their exit codes), the repository it works on, and how a line is printed.
  */
 import { once } from 'node:events'
 import type { ParseArgsConfig } from 'node:util'
-import type { JsonFileRepository } from '../json-file-repository'
+import type { EncryptionOptions } from '../encryption'
+import { JsonFileRepository } from '../json-file-repository'
+import type { LegacyFormat } from '../types'
 
 export const NAME = 'json-file-repository'
 
@@ -20,6 +22,8 @@ export interface Command {
   summary: string
   help: string
   options: NonNullable<ParseArgsConfig['options']>
+  /** Whether it reads legacy session files even without `--legacy`. */
+  legacy?: boolean
   /** Fewest and most positionals after `<dir>`. */
   args: [number, number]
   /**
@@ -28,12 +32,61 @@ export interface Command {
    * commands need the keys when the directory holds encrypted entries.
    */
   keys?: 'encrypting' | 'decrypting' | 'optional'
+  /**
+   * Whether the command, with these options, changes the directory. The repository it is given
+   * is read-only unless this says `true`: nothing else can remove, move or write a file.
+   */
+  writes?(values: Values): boolean
   run(repository: JsonFileRepository, args: string[], values: Values): Promise<void>
+}
+
+/** A message in the program's one style: `json-file-repository: lower case, no final period`. */
+export function messageLine(message: string): string {
+  return `${NAME}: ${lowerFirst(message.replace(/\.$/, ''))}\n`
+}
+
+/** A message, such as the library's, as the middle of a sentence. */
+export function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1)
+}
+
+/** Where the repository reports the corrupt files it meets: stderr, in the program's voice. */
+const logger = {
+  warn: (_: object, message?: string) =>
+    process.stderr.write(messageLine(`warning: ${lowerFirst(`${message}`)}`)),
+  error: (_: object, message?: string) => process.stderr.write(messageLine(`${message}`)),
+}
+
+/**
+ * The repository of `directory`, read-only unless `writable`, reading the legacy files of
+ * `legacyFiles` too (a writable one only: converting writes), with `encryption` if given.
+ * @throws {JsonFileRepositoryError} `ERR_IO` when a writable one cannot create the directory.
+ * @throws {TypeError} Given `legacyFiles` when not `writable`, or an invalid key.
+ */
+export function openRepository(
+  directory: string,
+  writable: boolean,
+  legacyFiles?: LegacyFormat,
+  encryption?: EncryptionOptions,
+): JsonFileRepository {
+  // No cache: each value is read once, and so memory stays flat over any number of files.
+  return new JsonFileRepository(directory, {
+    cache: false,
+    logger,
+    readOnly: !writable,
+    ...(legacyFiles ? { legacyFiles } : {}),
+    ...(encryption ? { encryption } : {}),
+  })
 }
 
 /** Writes a line, waiting when the reader is slower, so that memory stays flat. */
 export async function print(text: string): Promise<void> {
   if (!process.stdout.write(`${text}\n`)) await once(process.stdout, 'drain')
+}
+
+/** `1 entry`, `2 entries`. */
+export function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`
 }
 
 export function time(ms: number): string {

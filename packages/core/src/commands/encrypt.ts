@@ -1,17 +1,36 @@
-import { type Command, print } from './command'
+import { type Command, count, print } from './command'
 
-export const encrypt: Command = {
-  usage: 'encrypt <dir>',
-  summary: 'encrypt every entry with the current key (turning encryption on, or rotating keys)',
-  help: `Moves every unencrypted entry, and every entry encrypted with a previous key, to a file
-encrypted with the current (first) key and named by a keyed hash of its key, keeping its expiry.
+/**
+ * `encrypt` or `decrypt`: moves every entry to the form `direction` names, with `rekey()`.
+ * The keys come with `transition` set to it (see encryption-keys.ts).
+ */
+function moveCommand(direction: 'encrypt' | 'decrypt', summary: string, what: string): Command {
+  return {
+    usage: `${direction} <dir>`,
+    summary,
+    help: `${what}, keeping its expiry.
 Safe while servers use the directory (configure them with the same keys and
-transition: 'encrypting' first); idempotent. Prints how many entries were moved.
+transition: '${direction}ing' first); idempotent. Prints how many entries were moved.
 The keys come from JSON_FILE_REPOSITORY_KEY (comma-separated, current first) or --key-file.`,
-  options: {},
-  args: [0, 0],
-  keys: 'encrypting',
-  async run(repository) {
-    await print(`encrypted ${await repository.rekey()}`)
-  },
+    options: {},
+    args: [0, 0],
+    keys: `${direction}ing`,
+    writes: () => true,
+    async run(repository) {
+      await print(`${direction}ed ${count(await repository.rekey(), 'entry', 'entries')}`)
+    },
+  }
 }
+
+export const encrypt = moveCommand(
+  'encrypt',
+  'encrypt every entry with the current key (turning encryption on, or rotating keys)',
+  `Moves every unencrypted entry, and every entry encrypted with a previous key, to a file
+encrypted with the current (first) key and named by a keyed hash of its key`,
+)
+
+export const decrypt = moveCommand(
+  'decrypt',
+  'decrypt every entry into a plain JSON file (turning encryption off)',
+  'Moves every encrypted entry to a plain JSON file named after its key',
+)

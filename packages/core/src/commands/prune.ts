@@ -1,14 +1,22 @@
-import { type Command, print } from './command'
+import { type Command, count, print } from './command'
 
 export const prune: Command = {
-  usage: 'prune <dir>',
+  usage: 'prune <dir> [--json]',
   summary: 'remove expired entries and stale temp files',
   help: `Removes the files of expired entries (deciding from their time stamps, without reading
-them) and the temp files of writers that crashed. Prints how many entries were removed.`,
-  options: {},
+them) and the temp files of writers that crashed, and prints how many of each it removed
+(--json: {"expired","tempFiles"}). It changes no other file.`,
+  options: { json: { type: 'boolean' } },
   args: [0, 0],
   keys: 'optional',
-  async run(repository) {
-    await print(`pruned ${await repository.prune()}`)
+  writes: () => true,
+  async run(repository, _args, values) {
+    const expired = await repository.prune()
+    const { tempFilesRemoved: tempFiles } = repository.stats()
+    await print(
+      values.json
+        ? JSON.stringify({ expired, tempFiles })
+        : `pruned ${count(expired, 'expired entry', 'expired entries')}, ${count(tempFiles, 'stale temp file', 'stale temp files')}`,
+    )
   },
 }

@@ -1,20 +1,22 @@
 import { isDeepStrictEqual } from 'node:util'
-import { type Command, print, showKey, UsageError } from './command'
+import { type Command, count, openRepository, print, showKey, UsageError } from './command'
+import { encryptionFor } from './encryption-keys'
 
 export const rm: Command = {
   usage: 'rm <dir> (<key>... | --where <path>=<value>... [--dry-run])',
   summary: 'remove entries by key, or by a value inside them',
   help: `Removes the given keys, or every entry whose value at the dotted <path> equals
 <value> (as a string, or as JSON when <value> parses as JSON: --where user.id=42 matches
-42 and "42"; several --where must all match). Prints how many entries were removed;
---dry-run prints the matching keys instead. Servers see the removal on their next request.
-Put -- before keys that start with a dash.`,
+42 and "42"; several --where must all match). Prints how many entries were removed, and
+changes no other file; --dry-run prints the matching keys instead and changes nothing.
+Servers see the removal on their next request. Put -- before keys that start with a dash.`,
   options: { where: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' } },
   args: [0, Number.POSITIVE_INFINITY],
+  writes: (values) => values['dry-run'] !== true,
   async run(repository, keys, values) {
     const where = (values.where as string[] | undefined) ?? []
     if ((keys.length === 0) === (where.length === 0)) {
-      throw new UsageError('rm: give either keys or --where <path>=<value>')
+      throw new UsageError('give either keys or --where <path>=<value>')
     }
     const dryRun = values['dry-run'] === true
     let removed = 0
@@ -28,13 +30,23 @@ Put -- before keys that start with a dash.`,
       for (const key of keys) if (!dryRun || (await repository.has(key))) await remove(key)
     } else {
       const conditions = where.map(parseCondition)
-      for await (const [key, value] of repository.entries()) {
-        if (conditions.every(([at, expected]) => matches(valueAt(value, at), expected))) {
-          await remove(key)
+      // Walked read-only, so that only the matches are removed: not the expired files met. With
+      // the same keys, read again from where the command line found them.
+      const keys = dryRun ? undefined : await encryptionFor(rm, repository.directory, values)
+      const reader = dryRun
+        ? repository
+        : openRepository(repository.directory, false, undefined, keys)
+      try {
+        for await (const [key, value] of reader.entries()) {
+          if (conditions.every(([at, expected]) => matches(valueAt(value, at), expected))) {
+            await remove(key)
+          }
         }
+      } finally {
+        if (reader !== repository) await reader.close()
       }
     }
-    if (!dryRun) await print(`removed ${removed}`)
+    if (!dryRun) await print(`removed ${count(removed, 'entry', 'entries')}`)
   },
 }
 

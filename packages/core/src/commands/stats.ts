@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import { isExpired } from '../expiry'
-import { isQuarantineName, tempFileWriter } from '../keys'
+import { isQuarantineName, legacyFileNameToKey, tempFileWriter } from '../keys'
 import type { EntryInfo } from '../types'
 import { type Command, print, showKey, time } from './command'
 
@@ -8,7 +8,9 @@ export const stats: Command = {
   usage: 'stats <dir> [--json]',
   summary: 'counts, bytes and ages of the entries',
   help: `Counts the live and the expired entries, the bytes of all entry files, the oldest and
-the newest live entry (by change time), the quarantined (*.corrupt-*) and the temp files.`,
+the newest live entry (by change time), the quarantined (*.corrupt-*) and the temp files, and
+the files that look like those of @itrocks/fastify-file-session-store 0.3 (named <id>, no
+extension: see --legacy and the migrate command).`,
   options: { json: { type: 'boolean' } },
   args: [0, 0],
   async run(repository, _args, values) {
@@ -30,14 +32,16 @@ the newest live entry (by change time), the quarantined (*.corrupt-*) and the te
     }
     let quarantined = 0
     let tempFiles = 0
+    let legacyFiles = 0
     for await (const { name } of await fs.promises.opendir(repository.directory)) {
       if (isQuarantineName(name)) quarantined++
       else if (tempFileWriter(name) !== undefined) tempFiles++
+      else if (legacyFileNameToKey(name) !== undefined) legacyFiles++
     }
     if (values.json) {
       const at = (info?: EntryInfo) => (info ? { key: info.key, changedAt: info.changedAt } : null)
       const counts = { entries, expired, bytes, oldest: at(oldest), newest: at(newest) }
-      await print(JSON.stringify({ ...counts, quarantined, tempFiles }))
+      await print(JSON.stringify({ ...counts, quarantined, tempFiles, legacyFiles }))
       return
     }
     const at = (info?: EntryInfo) => (info ? `${time(info.changedAt)}  ${showKey(info.key)}` : '-')
@@ -49,6 +53,7 @@ the newest live entry (by change time), the quarantined (*.corrupt-*) and the te
       ['newest', at(newest)],
       ['quarantined', quarantined],
       ['temp files', tempFiles],
+      ['legacy files', legacyFiles],
     ]
     await print(rows.map(([name, value]) => `${`${name}:`.padEnd(13)}${value}`).join('\n'))
   },

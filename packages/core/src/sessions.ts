@@ -1,0 +1,76 @@
+/**
+ * The one mapping between a session (of @fastify/session, express-session and the like: JSON
+ * with a `cookie` whose `expires` says when it ends) and what is stored of it, shared by every
+ * session adapter, the Redis export and the command line:
+ * - {@link toSessionRecord}: the record stored, the session's JSON without `cookie.expires`
+ *   (which moves on every rolling request), its expiry kept as the file's instead;
+ * - {@link recordToSession}: the session back from a stored entry;
+ * - {@link legacySessions}: the files of @itrocks/fastify-file-session-store 0.3 (the whole
+ *   session JSON in a file named `<id>`), read through the `legacyFiles` option.
+ */
+import type { LegacyFormat, RepositoryEntry } from './types'
+
+/** What is stored of a session: its JSON, with no `cookie.expires` unless it is `null`. */
+export type SessionRecord = Record<string, unknown> & { cookie?: Record<string, unknown> }
+
+/** Own keys that would replace the prototype of the object a session store copies into. */
+const UNSAFE_KEYS = ['__proto__', 'constructor', 'prototype']
+
+/**
+ * The record to store for `session`, whose cookie as JSON is `cookie`, and its expiry: the
+ * cookie's `expires` (with `originalExpires`, which @fastify/session derives from it, left out
+ * of the record), else `fallbackExpiry` (and then `expires: null`).
+ * @throws Never (an `expires` that is no date counts as none).
+ */
+export function toSessionRecord(
+  session: Record<string, unknown>,
+  cookie: unknown,
+  fallbackExpiry: number,
+): { record: SessionRecord; expiresAt: number } {
+  if (!isObject(cookie)) return { record: session, expiresAt: fallbackExpiry }
+  const { expires, originalExpires: _, ...rest } = cookie
+  const expiresAt = expires == null ? Number.NaN : new Date(expires as string | Date).getTime()
+  if (Number.isFinite(expiresAt)) return { record: { ...session, cookie: rest }, expiresAt }
+  return { record: { ...session, cookie: { ...rest, expires: null } }, expiresAt: fallbackExpiry }
+}
+
+/**
+ * The session a stored entry stands for, as a session store gives it to its framework and as
+ * any other store keeps it: the file's expiry back in `cookie.expires`. `null` when the entry
+ * holds no session object. Changes and returns `entry.value`.
+ * @throws Never.
+ */
+export function recordToSession(
+  entry: Pick<RepositoryEntry<unknown>, 'value' | 'expiresAt'>,
+): SessionRecord | null {
+  const record = entry.value
+  if (!isObject(record)) return null
+  for (const key of UNSAFE_KEYS) delete record[key]
+  // The expiry on the file is the one that counts: after a skipped or lost touch it can lag
+  // the cookie's, and the framework must judge the session by what is stored.
+  const cookie = record.cookie
+  if (isObject(cookie) && !('expires' in cookie) && entry.expiresAt !== undefined) {
+    cookie.expires = new Date(entry.expiresAt).toISOString()
+  }
+  return record as SessionRecord
+}
+
+/**
+ * The files of @itrocks/fastify-file-session-store 0.3: a session expires when its
+ * `cookie.expires` says, or, without one, `ttl` ms after the file was last written. A file whose
+ * JSON is not an object holds no session.
+ * @throws Never.
+ */
+export function legacySessions(ttl: number): LegacyFormat {
+  return {
+    convert(value, writtenAt) {
+      if (!isObject(value)) return undefined
+      const { record, expiresAt } = toSessionRecord(value, value.cookie, writtenAt + ttl)
+      return { value: record, expiresAt }
+    },
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
