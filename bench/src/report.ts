@@ -95,6 +95,7 @@ const STORE_ORDER: StoreKind[] = [
   'file-store-revalidate',
   'file-store-trust',
   'file-store-nofsync',
+  'file-store-encrypted',
   'floor-fsync',
   'floor-dirsync',
   'floor',
@@ -391,6 +392,12 @@ function roundsSection(r: BenchResults, line: (text?: string) => void) {
       )
     }
     line()
+    if (warm['file-store-encrypted'] && warm['file-store']) {
+      line(
+        `With encryption, a warm get is ${xs(sp.warm('file-store-encrypted', 'file-store'))} the rate of FileStore (defaults): the cache holds the decrypted JSON, so only the HMAC that names the file is added (remembered for the most recent ids). Its writes are in the pairs below.`,
+      )
+      line()
+    }
   }
   const cold = rounds.cold
   if (cold['file-store']) {

@@ -48,6 +48,7 @@ const ALL_STORES: StoreKind[] = [
   'memory',
   'file-store',
   'file-store-nofsync',
+  'file-store-encrypted',
   'floor-fsync',
   'floor',
   'sqlite',
@@ -197,6 +198,7 @@ async function main(): Promise<void> {
               'file-store',
               'file-store-revalidate',
               'file-store-trust',
+              'file-store-encrypted',
               'floor',
               'sqlite',
               'redis',
@@ -256,6 +258,7 @@ async function main(): Promise<void> {
       for (const [kind, floor] of [
         ['file-store', 'floor-fsync'],
         ['file-store-nofsync', 'floor'],
+        ['file-store-encrypted', 'floor-fsync'],
         // What a directory fsync per write costs without group commit, beside FileStore's.
         ['floor-dirsync', 'floor-fsync'],
       ] as const) {

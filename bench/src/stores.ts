@@ -28,6 +28,7 @@ export interface BenchStore {
 export type StoreKind =
   | 'file-store'
   | 'file-store-nofsync'
+  | 'file-store-encrypted'
   | 'floor-fsync'
   | 'floor-dirsync'
   | 'floor'
@@ -66,6 +67,7 @@ export interface StoreInfo {
 export const STORE_INFO: Record<StoreKind, StoreInfo> = {
   'file-store': { label: 'FileStore (defaults)', persistent: true, fsync: true },
   'file-store-nofsync': { label: 'FileStore fsync: false', persistent: true, fsync: false },
+  'file-store-encrypted': { label: 'FileStore encryption', persistent: true, fsync: true },
   'floor-fsync': { label: 'raw fs floor, fsync', persistent: true, fsync: true },
   'floor-dirsync': {
     label: 'raw fs floor, fsync + directory fsync per write',
@@ -94,10 +96,14 @@ export function matchingFloor(kind: StoreKind): StoreKind {
   return STORE_INFO[kind].fsync ? 'floor-fsync' : 'floor'
 }
 
+/** The key of the encrypted FileStore: bench data, not a secret. */
+const BENCH_KEY = 'the bench key, not a secret: 32 characters or more'
+
 export async function openStore(spec: StoreSpec): Promise<BenchStore> {
   switch (spec.kind) {
     case 'file-store':
     case 'file-store-nofsync':
+    case 'file-store-encrypted':
     case 'file-store-revalidate':
     case 'file-store-trust':
       return fileStore(spec)
@@ -118,15 +124,13 @@ export async function openStore(spec: StoreSpec): Promise<BenchStore> {
 }
 
 function fileStore(spec: StoreSpec): BenchStore {
-  const store =
-    spec.kind === 'file-store'
-      ? new FileStore(spec.directory)
-      : isFreshnessKind(spec.kind)
-        ? new FileStore({
-            directory: spec.directory,
-            cache: { revalidateAfter: FRESHNESS[spec.kind] },
-          })
-        : new FileStore({ directory: spec.directory, fsync: false })
+  const store = new FileStore({
+    directory: spec.directory,
+    fsync: spec.kind !== 'file-store-nofsync',
+    ...(isFreshnessKind(spec.kind) ? { cache: { revalidateAfter: FRESHNESS[spec.kind] } } : {}),
+    // A fixed key, so that every process of a run opens the same data.
+    ...(spec.kind === 'file-store-encrypted' ? { encryption: { keys: [BENCH_KEY] } } : {}),
+  })
   return {
     set: (id, session, callback) => store.set(id, session as Session, callback),
     get: (id, callback) => store.get(id, callback),

@@ -4,9 +4,11 @@
  * such as the sessions of fastify-file-session-store, while servers keep using it. It goes
  * through the repository like any other process: a removal is seen by every server on its next
  * read. Commands that inspect open it read-only, so they change no file (an expired or corrupt
- * file is left in place); `rm`, `prune` and `import` change only what they report. `migrate`,
- * and `rm` or `prune` given `--legacy`, also convert the session files of
- * @itrocks/fastify-file-session-store 0.3 they come across, as FileStore does.
+ * file is left in place); `rm`, `prune` and `import` change only what they report, `encrypt`
+ * and `decrypt` move entries to the form they name. `migrate`, and `rm` or `prune` given
+ * `--legacy`, also convert the session files of @itrocks/fastify-file-session-store 0.3 they
+ * come across, as FileStore does. Encryption keys come from the environment or a file
+ * (commands/encryption-keys.ts).
  *
  * This file parses the command line, runs one command and turns its failure into an exit code;
  * each command lives in its own file under `commands/`.
@@ -27,6 +29,7 @@ import {
   UsageError,
   type Values,
 } from './commands/command'
+import { encryptionFor, KEY_VARIABLE } from './commands/encryption-keys'
 import { errorCode, JsonFileRepositoryError } from './errors'
 import { legacySessions } from './sessions'
 
@@ -41,13 +44,17 @@ ${Object.values(commands)
   .join('\n')}
 
 Options:
-  --legacy       with a command that writes: also read the session files of
-                 @itrocks/fastify-file-session-store 0.3 (<dir>/<id>, no extension),
-                 converting each to <id>.json (see migrate)
-  --ttl <ms>     with --legacy and migrate: lifetime of such a session without
-                 cookie.expires, from its last write (default 86400000)
-  -h, --help     show help (also after a command: ${NAME} ls --help)
-  -v, --version  show the version
+  --legacy           with a command that writes: also read the session files of
+                     @itrocks/fastify-file-session-store 0.3 (<dir>/<id>, no extension),
+                     converting each to <id>.json, or to an encrypted file given keys
+                     (see migrate)
+  --ttl <ms>         with --legacy and migrate: lifetime of such a session without
+                     cookie.expires, from its last write (default 86400000)
+  --key-file <path>  a file holding the encryption keys (comma- or newline-separated, the
+                     current one first); else they are read from ${KEY_VARIABLE}.
+                     Needed for a directory with encrypted entries (but by prune)
+  -h, --help         show help (also after a command: ${NAME} ls --help)
+  -v, --version      show the version
 
 Exit codes: 0 success, 1 failure (missing directory or key, I/O error), 2 usage error.`
 
@@ -67,6 +74,7 @@ async function main(argv: string[]): Promise<void> {
     help: { type: 'boolean', short: 'h' },
     legacy: { type: 'boolean' },
     ttl: { type: 'string' },
+    'key-file': { type: 'string' },
     ...command.options,
   })
   if (values.help) return print(`Usage: ${NAME} ${command.usage}\n\n${command.help}`)
@@ -83,7 +91,8 @@ async function main(argv: string[]): Promise<void> {
   if (legacy && !writable) throw new UsageError(`--legacy converts files: ${name} changes none`)
   if (!legacy && values.ttl !== undefined) throw new UsageError('--ttl goes with --legacy')
   const format = legacy ? legacySessions(ttlOf(values.ttl)) : undefined
-  const repository = openRepository(directory, writable, format)
+  const encryption = await encryptionFor(command, directory, values)
+  const repository = openRepository(directory, writable, format, encryption)
   try {
     await command.run(repository, args, values)
   } finally {

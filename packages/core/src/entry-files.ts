@@ -2,6 +2,10 @@
  * The file of one entry: read it, write it, move its expiry, remove it, move it aside when it
  * holds no entry, and keep the cache and the counters in step with each. The per-key queue
  * orders these calls; this file decides nothing about *whether* to call them.
+ *
+ * An entry is written in the current form (format.ts) and also found in the previous ones
+ * (files of previous encryption keys, and the other of plain and encrypted during a
+ * transition): reads fall back to them, and a write or a delete removes them.
  */
 import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
@@ -9,6 +13,7 @@ import path from 'node:path'
 import { isStaleTemp, makeDirectory } from './directory'
 import { trustedOwners } from './directory-checks'
 import { DirectorySync } from './directory-sync'
+import { sealedSize } from './encryption'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
@@ -27,8 +32,8 @@ import {
   unlink,
   writeFileAtomic,
 } from './file-io'
-import { parse } from './format'
-import { quarantineFileName, tempFileName } from './keys'
+import { type Form, formOfName, parse } from './format'
+import { isSealedName, quarantineFileName, tempFileName } from './keys'
 import type { NormalizedOptions } from './options'
 import type { Snapshot, SnapshotCache } from './snapshot-cache'
 import type { Counters, RepositoryEntry } from './types'
@@ -44,12 +49,16 @@ export class EntryFiles {
   readonly #busy: (key: string) => boolean
   /** Temp files this instance is writing now, so that `prune()` never removes them. */
   readonly #writing = new Set<string>()
+  /** The files this instance is writing now: `prune()` leaves them, whatever their key. */
+  readonly #targets = new Set<string>()
   readonly #tempPrefix = randomBytes(4).toString('hex')
   #tempCounter = 0
   /** The umask narrows the mode given to open(); only then is an explicit chmod needed. */
   readonly #chmod: boolean
   /** What a read refuses: too large a file, or another user's (unless the directory is shared). */
   readonly #limits: ReadLimits
+  /** The same for an encrypted file, larger than the JSON it holds (see `sealedSize`). */
+  readonly #sealedLimits: ReadLimits
   #warnedClampedTimes = false
   /** With `fsync`: flushes the directory after a rename or an unlink, shared between calls. */
   readonly #directorySync: DirectorySync | undefined
@@ -73,6 +82,7 @@ export class EntryFiles {
       maxSize: options.maxFileSize,
       owners: options.allowSharedDirectory ? undefined : trustedOwners(),
     }
+    this.#sealedLimits = { ...this.#limits, maxSize: sealedSize(options.maxFileSize) }
   }
 
   /** The path of the file named `name` in the directory. */
@@ -81,58 +91,117 @@ export class EntryFiles {
   }
 
   /**
-   * Reads, checks and caches the file of `key`: `undefined` when missing, expired or bad, or
-   * what `missing` resolves to when there is no file.
+   * Reads, checks and caches the file of `key`: `undefined` when missing, expired or bad.
+   * When it is missing, the entry's file in a previous form is read instead (not cached: the
+   * cache answers for the current file only), and when there is none either, what `missing`
+   * resolves to.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read or moved aside.
    */
   async load<T>(
     key: string,
     file: string,
     missing?: () => Promise<RepositoryEntry<T> | undefined>,
   ): Promise<RepositoryEntry<T> | undefined> {
-    const result = await this.read(key, file)
-    if (result === undefined) {
-      this.#cache.delete(key)
-      return missing?.()
+    const [current, ...previous] = this.#options.forms
+    const entry = await this.#load<T>(key, file, current)
+    if (entry !== null) return entry
+    this.#cache.delete(key)
+    for (const form of previous) {
+      const name = form.name(key)
+      const found = name === undefined ? null : await this.#load<T>(key, this.file(name), form)
+      if (found !== null) return found
     }
+    return missing?.()
+  }
+
+  /** Like `load` for the file of `key` in `form`; `null` when it is missing. */
+  async #load<T>(
+    key: string,
+    file: string,
+    form: Form,
+  ): Promise<RepositoryEntry<T> | undefined | null> {
+    const result = await this.read(key, file)
+    if (result === undefined) return null
     if ('notAFile' in result) {
       await this.quarantine(key, file, result.notAFile)
       return undefined
     }
     const { text, stats } = result
-    const snapshot: Snapshot = {
-      json: text,
-      signature: signature(stats),
-      expiresAt: mtimeToExpiry(stats.mtimeMs),
-    }
-    if (isExpired(snapshot.expiresAt)) return this.missExpired(key, file, snapshot.signature)
+    const expiresAt = mtimeToExpiry(stats.mtimeMs)
+    if (isExpired(expiresAt)) return this.missExpired(key, file, signature(stats))
+    let json: string
     let value: T
     try {
-      value = parse(text)
+      const payload = form.decode(path.basename(file), text)
+      if (payload.key !== key) throw new Error('another key')
+      json = payload.json
+      value = parse(json)
     } catch {
-      await this.quarantine(key, file, text === '' ? 'an empty file' : 'invalid JSON', stats.ino)
+      const what =
+        text === ''
+          ? 'an empty file'
+          : form.sealed
+            ? 'not sealed for this name by a configured key (altered, truncated, moved or of another key)'
+            : 'invalid JSON'
+      await this.quarantine(key, file, what, stats.ino)
       return undefined
     }
-    this.#cache.set(key, snapshot)
+    const snapshot: Snapshot = { json, signature: signature(stats), expiresAt }
+    if (form === this.#options.forms[0]) this.#cache.set(key, snapshot)
     return toEntry(key, value, snapshot)
   }
 
   /**
-   * Reads `file`, of `key`, within the limits of the options (see `readRegularFile`).
+   * Reads `file`, of `key`, within the limits of the options (see `readRegularFile`): an
+   * encrypted file may be as large as an entry of `maxFileSize` once encrypted.
    * @throws {JsonFileRepositoryError} `ERR_IO` for any failure but a missing file.
    */
   async read(key: string, file: string): ReturnType<typeof readRegularFile> {
     try {
-      return await readRegularFile(file, this.#limits)
+      const sealed = isSealedName(path.basename(file))
+      return await readRegularFile(file, sealed ? this.#sealedLimits : this.#limits)
     } catch (error) {
       throw ioError('read', key, file, error)
     }
   }
 
   /**
-   * Writes `json` to the file of `key` atomically, with its expiry on it before the rename.
-   * With `only: 'existing'`, only if the file exists (see `replaceOnly` of `writeFileAtomic`);
-   * with `only: 'new'`, only if it does not (see `exclusive`).
-   * @returns Whether it wrote: `false` only when `only` found the file missing, or there.
+   * The key of the entry the file `name` holds, `undefined` when it holds none. For a name
+   * made of its key, from the name alone; for a hashed name, by reading and opening the file
+   * (within the limits of `read`).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be read.
+   */
+  async keyOf(name: string, file: string): Promise<string | undefined> {
+    const form = formOfName(this.#options.forms, name)
+    if (form === undefined) return undefined
+    // A plain name is its key: decoding it reads nothing.
+    if (!form.sealed) return form.decode(name, '').key
+    return (await this.#payload(name, file, form))?.key
+  }
+
+  /**
+   * What the file `name` in `form` holds, `undefined` when missing, not a file we may read, or
+   * bad.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be read.
+   */
+  async #payload(name: string, file: string, form: Form) {
+    const result = await this.read('', file)
+    if (result === undefined || 'notAFile' in result) return undefined
+    try {
+      return { ...form.decode(name, result.text), stats: result.stats }
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Writes `json` to the file of `key` atomically, with its expiry on it before the rename,
+   * then removes its files in previous forms. With `only: 'existing'`, only if the entry exists
+   * (see `replaceOnly` of `writeFileAtomic`; in a previous form, it is written anew in the
+   * current one); with `only: 'new'`, only if it does not, in any form (see `exclusive`).
+   * @returns Whether it wrote: `false` only when `only` found the entry missing, or there.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be written or removed, or the
+   *   directory flushed.
    */
   async write(
     key: string,
@@ -141,28 +210,34 @@ export class EntryFiles {
     expiresAt: number | undefined,
     only?: 'existing' | 'new',
   ): Promise<boolean> {
+    // A cached entry was read from or written to the current file: no other form is left.
+    const previous = this.#cache.get(key) === undefined ? this.#previousFiles(key) : []
+    if (only !== undefined && (await this.#anyFile(key, previous))) {
+      if (only === 'new') return false
+      only = undefined
+    }
     // Until the write is done the cache must not answer for this key.
     this.#cache.delete(key)
     const name = path.basename(file)
+    const text = this.#options.forms[0].encode(key, name, json)
     const options = {
-      mode: this.#options.fileMode,
-      chmod: this.#chmod,
-      mtime: expiryToMtime(expiresAt),
-      fsync: this.#options.fsync,
+      ...this.#writeOptions(expiryToMtime(expiresAt)),
       replaceOnly: only === 'existing',
       exclusive: only === 'new',
     }
     for (let attempt = 1; ; attempt++) {
       const temp = this.#prefix + tempFileName(name, this.#nextTempId())
       this.#writing.add(temp)
+      this.#targets.add(file)
       try {
-        const stats = await writeFileAtomic(file, temp, json, options)
+        const stats = await writeFileAtomic(file, temp, text, options)
         if (stats === undefined) return false
         this.#counters.writes++
         const stored = mtimeToExpiry(stats.mtimeMs)
         if (expiresAt !== undefined && stored !== expiresAt) this.#warnClampedTimes(file)
         // The expiry the file holds: it differs from `expiresAt` only where times are clamped.
         this.#cache.set(key, { json, signature: signature(stats), expiresAt: stored })
+        for (const other of previous) await this.#unlink(key, other)
         await this.#directorySync?.sync()
         return true
       } catch (error) {
@@ -182,16 +257,83 @@ export class EntryFiles {
         } else await this.quarantine(key, file, 'a directory')
       } finally {
         this.#writing.delete(temp)
+        this.#targets.delete(file)
       }
     }
   }
 
   /**
-   * Moves the expiry of the file of `key`. With `expected`, only when the file is still the
-   * version cached (else resolves to `false` and the caller writes the whole value).
+   * Moves the entry of `key` in the file `name` (of a previous form) to its current file,
+   * keeping its expiry, and removes the old file unless it changed since it was read. A
+   * current file already there is newer and is kept (the same `exclusive` write as a legacy
+   * conversion): then only the old file goes.
+   * @returns Whether the old file held a live entry of `key` to move.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read, written or removed,
+   *   or the directory flushed.
+   */
+  async move(key: string, name: string): Promise<boolean> {
+    const file = this.file(name)
+    const form = formOfName(this.#options.forms, name)
+    const payload = form && (await this.#payload(name, file, form))
+    const target = this.#options.forms[0].name(key)
+    if (!payload || payload.key !== key || target === undefined || target === name) return false
+    if (isExpired(mtimeToExpiry(payload.stats.mtimeMs)) || !isJson(payload.json)) return false
+    this.#cache.delete(key)
+    const targetFile = this.file(target)
+    const temp = this.#prefix + tempFileName(target, this.#nextTempId())
+    this.#writing.add(temp)
+    this.#targets.add(targetFile)
+    try {
+      const text = this.#options.forms[0].encode(key, target, payload.json)
+      const options = this.#writeOptions(payload.stats.mtimeMs / 1000)
+      await writeFileAtomic(targetFile, temp, text, { ...options, exclusive: true })
+      this.#counters.writes++
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw ioError('move', key, targetFile, error)
+    } finally {
+      this.#writing.delete(temp)
+      this.#targets.delete(targetFile)
+    }
+    await this.removeIfUnchanged(key, file, signature(payload.stats))
+    await this.syncDirectory('move', key, file)
+    return true
+  }
+
+  /**
+   * Removes `file`, of `key`, unless it changed since it was seen with `seen` (another process
+   * may have written it again since).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
+   */
+  async removeIfUnchanged(key: string, file: string, seen: Signature): Promise<void> {
+    try {
+      if (sameSignature(await lstat(file), seen)) await unlink(file)
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw ioError('delete', key, file, error)
+    }
+  }
+
+  /**
+   * Moves the expiry of the file of `key` (in a previous form when it has none in the current
+   * one). With `expected`, only when the file is still the version cached (else resolves to
+   * `false` and the caller writes the whole value).
    * @returns Whether there was a file to touch.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be touched.
    */
   async touch(
+    key: string,
+    file: string,
+    expiresAt: number | undefined,
+    expected?: Snapshot,
+  ): Promise<boolean> {
+    if (await this.#touch(key, file, expiresAt, expected)) return true
+    if (expected) return false
+    for (const other of this.#previousFiles(key)) {
+      if (await this.#touch(key, other, expiresAt)) return true
+    }
+    return false
+  }
+
+  async #touch(
     key: string,
     file: string,
     expiresAt: number | undefined,
@@ -229,10 +371,47 @@ export class EntryFiles {
   }
 
   /**
-   * Removes the file of `key`; a directory in its place is moved aside.
+   * Removes the file of `key`, and its files in previous forms; a directory in their place is
+   * moved aside. With `fsync`, flushes the directory after.
    * @returns Whether there was something to remove.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be removed or moved aside, or
+   *   the directory flushed.
    */
   async remove(key: string, file: string): Promise<boolean> {
+    let removed = false
+    for (const each of [file, ...this.#previousFiles(key)]) {
+      if (await this.#unlink(key, each)) removed = true
+    }
+    if (removed) await this.syncDirectory('delete', key, file)
+    return removed
+  }
+
+  /** The files `key` would have in the previous forms. */
+  #previousFiles(key: string): string[] {
+    const names = this.#options.forms.slice(1).map((form) => form.name(key))
+    return names.filter((name) => name !== undefined).map((name) => this.file(name))
+  }
+
+  /**
+   * Whether any of `files`, of `key`, is a regular file.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when one cannot be stat'ed.
+   */
+  async #anyFile(key: string, files: string[]): Promise<boolean> {
+    for (const file of files) {
+      try {
+        if ((await lstat(file)).isFile()) return true
+      } catch (error) {
+        if (errorCode(error) !== 'ENOENT') throw ioError('read', key, file, error)
+      }
+    }
+    return false
+  }
+
+  /**
+   * Removes `file`, of `key`, without flushing the directory; a directory there is moved aside.
+   * @returns Whether there was something to remove.
+   */
+  async #unlink(key: string, file: string): Promise<boolean> {
     this.#cache.delete(key)
     try {
       await unlink(file)
@@ -244,7 +423,6 @@ export class EntryFiles {
       return true
     }
     this.#counters.deletes++
-    await this.syncDirectory('delete', key, file)
     return true
   }
 
@@ -281,14 +459,14 @@ export class EntryFiles {
    * opened), for `prune()`.
    * @returns Whether it removed the file.
    */
-  async pruneExpired(key: string, file: string, now: number): Promise<boolean> {
-    if (this.#busy(key)) return false
+  async pruneExpired(key: string | undefined, file: string, now: number): Promise<boolean> {
+    if (this.#isBusy(key, file)) return false
     let stats: fs.Stats
     try {
       stats = await lstat(file)
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return false
-      throw ioError('prune', key, file, error)
+      throw ioError('prune', key ?? '', file, error)
     }
     if (!stats.isFile() || !isExpired(mtimeToExpiry(stats.mtimeMs), now)) return false
     return this.#unlinkExpired(key, file)
@@ -326,15 +504,23 @@ export class EntryFiles {
     return this.#unlinkExpired(key, file)
   }
 
+  /**
+   * Whether a write for `key` is queued or running; for a hashed name, whose key is not
+   * known without reading it (`key` undefined), whether this instance is writing `file`.
+   */
+  #isBusy(key: string | undefined, file: string): boolean {
+    return key === undefined ? this.#targets.has(file) : this.#busy(key)
+  }
+
   /** Removes the file of an entry just seen expired, unless a write for it is under way. */
-  async #unlinkExpired(key: string, file: string): Promise<boolean> {
-    this.#cache.delete(key)
-    if (this.#busy(key)) return false
+  async #unlinkExpired(key: string | undefined, file: string): Promise<boolean> {
+    if (key !== undefined) this.#cache.delete(key)
+    if (this.#isBusy(key, file)) return false
     try {
       await unlink(file)
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return false
-      throw ioError('delete', key, file, error)
+      throw ioError('delete', key ?? '', file, error)
     }
     this.#counters.deletes++
     return true
@@ -375,6 +561,12 @@ export class EntryFiles {
     )
   }
 
+  /** How `writeFileAtomic` writes a file of this directory with the modification time `mtime`. */
+  #writeOptions(mtime: number) {
+    const { fileMode, fsync } = this.#options
+    return { mode: fileMode, chmod: this.#chmod, mtime, fsync }
+  }
+
   #nextTempId(): string {
     this.#tempCounter = (this.#tempCounter + 1) % 0x100000000
     return this.#tempPrefix + this.#tempCounter.toString(16)
@@ -385,4 +577,13 @@ export class EntryFiles {
 export function toEntry<T>(key: string, value: T, snapshot: Snapshot): RepositoryEntry<T> {
   const { size, ctimeMs } = snapshot.signature
   return { key, value, expiresAt: snapshot.expiresAt, size, changedAt: Math.round(ctimeMs) }
+}
+
+function isJson(text: string): boolean {
+  try {
+    parse(text)
+    return true
+  } catch {
+    return false
+  }
 }

@@ -1,9 +1,13 @@
 /**
- * What a file holds: the value as JSON text, and nothing else, so that any tool can read it.
- * Every value goes through here on its way to and from a file.
+ * What a file holds and how it is named. Unencrypted (the default), the value as JSON text and
+ * nothing else, so that any tool can read it, under a name made of the key (keys.ts). With
+ * encryption, the key and the value sealed together (encryption.ts) under a keyed hash of the
+ * key. Every value goes through here on its way to and from a file.
  */
 import sjson from 'secure-json-parse'
+import { type EncryptionOptions, type SealingKey, sealedBy, sealingKeys } from './encryption'
 import { JsonFileRepositoryError, showKey } from './errors'
+import { fileNameToKey, isSealedName, keyToFileName, sealedFileName } from './keys'
 
 /**
  * The text of the file that stores `value`.
@@ -51,3 +55,81 @@ export function parse<T>(text: string): T {
 }
 
 const SAFE = { protoAction: 'remove', constructorAction: 'remove' } as const
+
+/** What a file holds once decoded: its key and the value's JSON text. */
+export interface Payload {
+  key: string
+  json: string
+}
+
+/** One way of storing an entry: the name of its file and the text in it. */
+export interface Form {
+  readonly sealed: boolean
+  /** The file name of a valid key, or `undefined` when the name would be too long. */
+  name(key: string): string | undefined
+  /** The text of the file `name` that stores `json` for `key`. */
+  encode(key: string, name: string, json: string): string
+  /**
+   * What the file `name` holds (its JSON is not parsed yet).
+   * @throws {Error} When the text is no entry of this form for that name (altered, truncated,
+   * moved from another name, sealed by a key not configured).
+   */
+  decode(name: string, text: string): Payload
+}
+
+const plainForm: Form = {
+  sealed: false,
+  name: keyToFileName,
+  encode: (_key, _name, json) => json,
+  decode(name, json) {
+    const key = fileNameToKey(name)
+    if (key === undefined) throw new Error('not the name of an entry')
+    return { key, json }
+  },
+}
+
+/** Sealed by `writer`, opened by whichever of `readers` sealed it. */
+function sealedForm(writer: SealingKey, readers: SealingKey[]): Form {
+  return {
+    sealed: true,
+    // The keys of the plain form, no longer: a key is valid in both forms or in neither.
+    name: (key) =>
+      keyToFileName(key) === undefined ? undefined : sealedFileName(writer.hash(key)),
+    // The key goes in as a JSON string, which holds no raw newline, then the value's JSON.
+    encode: (key, name, json) => writer.seal(name, `${JSON.stringify(key)}\n${json}`),
+    decode(name, text) {
+      const id = sealedBy(text)
+      const opener = readers.find((reader) => reader.id === id)
+      if (opener === undefined) throw new Error('sealed by a key not configured')
+      const plaintext = opener.open(name, text)
+      const newline = plaintext.indexOf('\n')
+      if (newline < 0) throw new Error('no key inside')
+      const key: unknown = parse(plaintext.slice(0, newline))
+      // Authenticated already; this says the sealer named the file after this very key.
+      if (typeof key !== 'string' || sealedFileName(opener.hash(key)) !== name) {
+        throw new Error('not the file of the key it holds')
+      }
+      return { key, json: plaintext.slice(newline + 1) }
+    },
+  }
+}
+
+/**
+ * The forms of a repository: the one it writes, then those it also reads, in order (a key's
+ * file under previous keys, and during a transition the other of plain and encrypted).
+ * @throws {TypeError} When the `encryption` option is invalid.
+ */
+export function formsOf(encryption: EncryptionOptions | undefined): [Form, ...Form[]] {
+  if (encryption === undefined) return [plainForm]
+  const keys = sealingKeys(encryption)
+  const sealed = keys.map((key) => sealedForm(key, keys)) as [Form, ...Form[]]
+  if (encryption.transition === 'encrypting') return [...sealed, plainForm]
+  if (encryption.transition === 'decrypting') return [plainForm, ...sealed]
+  return sealed
+}
+
+/** The form among `forms` that a file named `name` is stored in, if any. */
+export function formOfName(forms: readonly Form[], name: string): Form | undefined {
+  if (isSealedName(name)) return forms.find((form) => form.sealed)
+  return fileNameToKey(name) === undefined ? undefined : forms.find((form) => !form.sealed)
+}

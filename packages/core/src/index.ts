@@ -1,3 +1,4 @@
+export type { EncryptionKey, EncryptionOptions } from './encryption'
 export {
   JsonFileRepositoryError,
   type JsonFileRepositoryErrorCode,

@@ -4,7 +4,8 @@
  * file already holds the value; a touch when only the expiry moved; else a write):
  * - keys.ts: key <-> file name;  write-queue.ts: per-key order and set coalescing;
  * - snapshot-cache.ts: the validated cache;  entry-files.ts: the I/O on one entry's file;
- * - directory.ts: creating and walking the directory;  format.ts: value <-> file text.
+ * - directory.ts: creating and walking the directory;  format.ts: value <-> file text, and
+ *   the forms an entry can be stored in (plain, encrypted under each key: encryption.ts).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -18,7 +19,7 @@ import { parse, serialize } from './format'
 import {
   fileNameToKey,
   invalidKeyReason,
-  keyToFileName,
+  isSealedName,
   legacyFileNameToKey,
   tempFileWriter,
 } from './keys'
@@ -137,7 +138,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    */
   path(key: string): string {
     const reason = invalidKeyReason(key)
-    const name = reason === undefined ? keyToFileName(key) : undefined
+    const name = reason === undefined ? this.#options.forms[0].name(key) : undefined
     if (name === undefined) {
       throw new JsonFileRepositoryError(
         'ERR_INVALID_KEY',
@@ -145,7 +146,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
         typeof key === 'string' ? { key } : {},
       )
     }
-    // keyToFileName never yields a separator, `.` or `..`; this states the guarantee once more.
+    // No form's name ever yields a separator, `.` or `..`; this states the guarantee once more.
     if (name.includes('/') || name.includes('\\')) {
       throw new Error(`Key escaped the directory: ${name}`)
     }
@@ -307,7 +308,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /**
    * The keys that have a value that is not expired, streamed from the directory: memory stays
-   * flat whatever it holds. Temp, quarantined and foreign files are skipped.
+   * flat whatever it holds. Temp, quarantined and foreign files are skipped. With
+   * `encryption`, names are hashes: each file is read and decrypted to learn its key (a file
+   * no configured key opens is skipped).
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED` (from the iteration).
    */
   async *keys(): AsyncIterableIterator<string> {
@@ -365,8 +368,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       // close() is waiting: stop here rather than walk the rest of the directory.
       () => this.#closed,
       async (name) => {
+        // Whichever form an entry is in, and whatever key named it: `stat` alone decides.
         const key = fileNameToKey(name)
-        if (key !== undefined) {
+        if (key !== undefined || isSealedName(name)) {
           return Number(await this.#files.pruneExpired(key, this.#files.file(name), now))
         }
         if (tempFileWriter(name) !== undefined) await this.#files.pruneTemp(name, now)
@@ -412,14 +416,15 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /** Converts the legacy file of `key`, in the key's queue. */
   #migrate(key: string): Promise<Migration> {
-    const file = this.#files.file(keyToFileName(key) as string)
+    // In the form this repository writes: encrypted when encryption is on.
+    const file = this.path(key)
     return this.#queue.run(key, () => (this.#legacy as LegacyFiles).migrate(key, file))
   }
 
   /**
    * What `stat` tells of each entry (key, size, expiry, change time), streamed like
-   * {@link keys}, without opening any file and without removing anything: for tools that list
-   * a directory, such as the command line.
+   * {@link keys}, without opening any file (but, with `encryption`, to learn its key) and
+   * without removing anything: for tools that list a directory, such as the command line.
    * @param options.expired `true` for only the expired entries (that every other method skips
    * and removes), `false` for only the live ones. Both by default.
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED` (from the iteration).
@@ -432,6 +437,36 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       if (options.expired !== undefined && isExpired(expiresAt, now) !== options.expired) continue
       yield { key, expiresAt, size: stats.size, changedAt: Math.round(stats.ctimeMs) }
     }
+  }
+
+  /**
+   * Moves every entry stored in another form than the one this repository writes to it: the
+   * files of previous encryption keys (after a rotation), and during a `transition` the
+   * unencrypted files (`'encrypting'`) or the encrypted ones (`'decrypting'`). Each keeps its
+   * expiry; a file written meanwhile in the current form is newer and is kept; an old file is
+   * removed only if unchanged since it was read. Safe while servers use the directory, and
+   * idempotent: a second run moves nothing.
+   * @returns How many entries were moved.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
+   * @example await new JsonFileRepository(dir, { encryption: { keys: [key], transition: 'encrypting' } }).rekey()
+   */
+  rekey(): Promise<number> {
+    try {
+      this.#assertWritable()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const [current] = this.#options.forms
+    return visitNames(
+      this.directory,
+      PRUNE_CONCURRENCY,
+      () => this.#closed,
+      async (name) => {
+        const key = await this.#files.keyOf(name, this.#files.file(name))
+        if (key === undefined || current.name(key) === name) return 0
+        return Number(await this.#queue.run(key, () => this.#files.move(key, name)))
+      },
+    )
   }
 
   /**
@@ -474,9 +509,17 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   #entryStats(): AsyncIterableIterator<[string, string, fs.Stats]> {
     this.#assertOpen()
+    // A converted legacy file is listed under the file of the entry it became.
     const migrate =
-      this.#legacy && (async (key: string) => (await this.#migrate(key)) === 'migrated')
-    return readEntryStats(this.directory, (name) => this.#files.file(name), migrate)
+      this.#legacy &&
+      (async (key: string) =>
+        (await this.#migrate(key)) === 'migrated' ? this.path(key) : undefined)
+    return readEntryStats(
+      this.directory,
+      (name) => this.#files.file(name),
+      (name, file) => this.#files.keyOf(name, file),
+      migrate,
+    )
   }
 
   /** The file of `key`, after checking the key and that the repository is open. */

@@ -3,6 +3,8 @@
  * stored as `<key>.json`; any other key as `~<base64url of its UTF-8>.json`. `~` never starts a
  * safe name, and base64url of well-formed UTF-8 is injective, so two keys never share a file.
  * Neither form can contain `/`, `\`, NUL or be `.`/`..`, so no key ever leaves the directory.
+ * With encryption, a key's file is `<HMAC-SHA-256 of the key, base64url>.enc` instead: the name
+ * reveals nothing of the key, and cannot be turned back into it (the key is inside the file).
  */
 
 /** Longest file name we create, so that temp and quarantine names stay under 255 bytes. */
@@ -37,6 +39,19 @@ export function fileNameToKey(name: string): string | undefined {
   const key = Buffer.from(name.slice(1, -EXTENSION.length), 'base64url').toString('utf8')
   // Only the canonical encoding of a key is ours: `~YQ.json` is "a", `~YR.json` is foreign.
   return keyToFileName(key) === name ? key : undefined
+}
+
+const SEALED_EXTENSION = '.enc'
+const SEALED_NAME = /^[A-Za-z0-9_-]{43}\.enc$/
+
+/** The name of an encrypted entry's file, from the keyed hash of its key. */
+export function sealedFileName(hash: string): string {
+  return hash + SEALED_EXTENSION
+}
+
+/** Whether `name` is the name of an encrypted entry's file (whichever key named it). */
+export function isSealedName(name: string): boolean {
+  return SEALED_NAME.test(name)
 }
 
 /**

@@ -13,7 +13,7 @@
 import type { EntryFiles } from './entry-files'
 import { errorCode, ioError } from './errors'
 import { isExpired, toExpiry } from './expiry'
-import { lstat, type Signature, sameSignature, signature, unlink } from './file-io'
+import { lstat, signature, unlink } from './file-io'
 import { parse, serialize } from './format'
 import { legacyFileNameToKey } from './keys'
 import type { LegacyFormat } from './types'
@@ -58,11 +58,11 @@ export class LegacyFiles {
     }
     const { json, expiresAt } = converted
     if (isExpired(expiresAt)) {
-      await this.#removeIfUnchanged(key, legacy, signature(stats))
+      await this.#files.removeIfUnchanged(key, legacy, signature(stats))
       return 'expired'
     }
     const written = await this.#files.write(key, file, json, expiresAt, 'new')
-    await this.#removeIfUnchanged(key, legacy, signature(stats))
+    await this.#files.removeIfUnchanged(key, legacy, signature(stats))
     // With `fsync`, the new file and the legacy one's removal survive a power loss together.
     await this.#files.syncDirectory('delete', key, legacy)
     return written ? 'migrated' : 'superseded'
@@ -112,14 +112,5 @@ export class LegacyFiles {
     }
     await this.#files.syncDirectory('delete', key, legacy)
     return true
-  }
-
-  /** Removes a legacy file just read, unless the earlier store has written it again since. */
-  async #removeIfUnchanged(key: string, legacy: string, seen: Signature): Promise<void> {
-    try {
-      if (sameSignature(await lstat(legacy), seen)) await unlink(legacy)
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw ioError('delete', key, legacy, error)
-    }
   }
 }

@@ -1,4 +1,6 @@
 import { inspect } from 'node:util'
+import type { EncryptionOptions } from './encryption'
+import { type Form, formsOf } from './format'
 import type { LegacyFormat } from './types'
 
 /** A pino-style logger: `app.log` of Fastify, `console` or pino itself all fit. */
@@ -109,6 +111,14 @@ export interface JsonFileRepositoryOptions {
    * @default none: such files are foreign and left alone
    */
   legacyFiles?: LegacyFormat
+  /**
+   * Encrypt values at rest (AES-256-GCM) and name files by a keyed hash of their key
+   * (HMAC-SHA-256), so that a copy of the directory reveals neither values nor keys. `keys`:
+   * the current key first, then previous ones (rotation). See the README for the threat model,
+   * key generation, rotation, and turning it on or off with `transition`.
+   * @default none: plain JSON files named after their keys
+   */
+  encryption?: EncryptionOptions
 }
 
 export interface NormalizedOptions {
@@ -123,6 +133,8 @@ export interface NormalizedOptions {
   maxFileSize: number
   allowSharedDirectory: boolean
   legacyFiles: LegacyFormat | undefined
+  /** The form entries are written in, then the forms they are also read from. */
+  forms: [Form, ...Form[]]
 }
 
 const warningLogger: Logger = {
@@ -161,6 +173,7 @@ const OPTION_NAMES = Object.keys({
   maxFileSize: true,
   allowSharedDirectory: true,
   legacyFiles: true,
+  encryption: true,
 } satisfies Record<keyof JsonFileRepositoryOptions, true>)
 
 const CACHE_OPTION_NAMES = Object.keys({
@@ -168,6 +181,11 @@ const CACHE_OPTION_NAMES = Object.keys({
   maxBytes: true,
   revalidateAfter: true,
 } satisfies Record<keyof CacheOptions, true>)
+
+const ENCRYPTION_OPTION_NAMES = Object.keys({
+  keys: true,
+  transition: true,
+} satisfies Record<keyof EncryptionOptions, true>)
 
 /** The Levenshtein distance between two strings: the fewest edits that turn one into the other. */
 function distance(a: string, b: string): number {
@@ -213,6 +231,37 @@ export function checkOptionNames(options: object, known: readonly string[], pref
   }
 }
 
+/**
+ * Checks the shape of the `encryption` option (each key is checked as it is derived). Its value
+ * is never shown in a message: it holds keys.
+ * @throws {TypeError} When it is not an object with a non-empty array `keys`, has an unknown
+ *   name, or an invalid `transition`.
+ */
+function checkEncryption(encryption: EncryptionOptions | undefined): void {
+  if (encryption === undefined) return
+  if (typeof encryption !== 'object' || encryption === null || !Array.isArray(encryption.keys)) {
+    throw new TypeError(
+      `\`encryption\` must be an object with an array \`keys\`, got ${typeOf(encryption)} (values of this option are never shown)`,
+    )
+  }
+  checkOptionNames(encryption, ENCRYPTION_OPTION_NAMES, 'encryption.')
+  if (encryption.keys.length === 0) throw new TypeError('`encryption.keys` must hold a key')
+  const { transition } = encryption
+  check(
+    transition === undefined || transition === 'encrypting' || transition === 'decrypting',
+    'encryption.transition',
+    "'encrypting', 'decrypting' or undefined",
+    transition,
+  )
+}
+
+/** What kind of value `value` is, without showing it. */
+function typeOf(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
+}
+
 const isCount = (value: number) => Number.isSafeInteger(value) && value >= 0
 const isMode = (value: number) => Number.isInteger(value) && value >= 0 && value <= 0o7777
 
@@ -226,6 +275,7 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
   const cache = options.cache ?? {}
   check(cache === false || typeof cache === 'object', 'cache', 'an object or false', cache)
   if (cache !== false) checkOptionNames(cache, CACHE_OPTION_NAMES, 'cache.')
+  checkEncryption(options.encryption)
   const normalized: NormalizedOptions = {
     cache:
       cache === false
@@ -245,6 +295,7 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     maxFileSize: options.maxFileSize ?? 16 * 1024 * 1024,
     allowSharedDirectory: options.allowSharedDirectory ?? false,
     legacyFiles: options.legacyFiles,
+    forms: formsOf(options.encryption),
   }
   const { cache: bounds, logger } = normalized
   if (bounds) {

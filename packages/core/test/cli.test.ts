@@ -489,6 +489,46 @@ describe('read-only inspection', () => {
     expect((await run('rm', dir, 'a', 'old1', 'nobody', '--dry-run')).stdout).toBe('a\n')
   }, 60_000)
 
+  test('on an encrypted directory, given the keys, inspection changes no file either', async () => {
+    const key = 'a test key (not a secret) of 32 characters or more'
+    const keyFile = path.join(tmp, 'keys')
+    fs.writeFileSync(keyFile, key)
+    const encrypted = new JsonFileRepository(dir, {
+      encryption: { keys: [key], transition: 'encrypting' },
+    })
+    await encrypted.set('a', { user: { id: 42 } })
+    await encrypted.set('old', { user: { id: 42 } })
+    const mtime = expiryToMtime(Date.now() - 60_000)
+    fs.utimesSync(encrypted.path('old'), mtime, mtime)
+    await encrypted.set('altered', { user: { id: 42 } })
+    const altered = encrypted.path('altered')
+    const text = fs.readFileSync(altered, 'utf8')
+    fs.writeFileSync(altered, text.slice(0, -2) + (text.at(-2) === 'A' ? 'B' : 'A') + text.at(-1))
+    await encrypted.close()
+    // A plain entry beside them, as during a transition.
+    await repository.set('plain', { user: { id: 42 } })
+    const before = directorySnapshot(dir)
+    const commands = [
+      ['stats', dir],
+      ['ls', dir, '--json'],
+      ['get', dir, 'a'],
+      ['get', dir, 'old'],
+      ['get', dir, 'altered'],
+      ['export', dir],
+      ['rm', dir, '--where', 'user.id=42', '--dry-run'],
+    ]
+    for (const [command, ...args] of commands) {
+      await run(command as string, ...args, '--key-file', keyFile)
+      expect([command, ...args, directorySnapshot(dir)]).toEqual([command, ...args, before])
+    }
+    const dryRun = await run('rm', dir, '--where', 'user.id=42', '--dry-run', '--key-file', keyFile)
+    expect(lines(dryRun.stdout).sort()).toEqual(['a', 'plain'])
+    const exported = ndjson((await run('export', dir, '--key-file', keyFile)).stdout)
+    expect(exported.map((line) => line.value)).toEqual([{ user: { id: 42 } }, { user: { id: 42 } }])
+    // Without the keys, nothing is read at all.
+    expectError(await run('ls', dir), 1, /holds encrypted entries/)
+  }, 60_000)
+
   test('rm --where removes only the matches, not the expired or corrupt files it walks past', async () => {
     await fillDirectory()
     const before = directorySnapshot(dir)

@@ -50,7 +50,7 @@ describe('unknown options', () => {
     const error = thrown(() => new JsonFileRepository(directory, untyped({ secret: 'x' })))
     expect(error).toBeInstanceOf(TypeError)
     expect(error.message).toBe(
-      'Unknown option `secret`; the options are `cache`, `fsync`, `fileMode`, `directoryMode`, `pruneInterval`, `touchAfter`, `logger`, `readOnly`, `maxFileSize`, `allowSharedDirectory`, `legacyFiles`',
+      'Unknown option `secret`; the options are `cache`, `fsync`, `fileMode`, `directoryMode`, `pruneInterval`, `touchAfter`, `logger`, `readOnly`, `maxFileSize`, `allowSharedDirectory`, `legacyFiles`, `encryption`',
     )
   })
 
@@ -60,6 +60,25 @@ describe('unknown options', () => {
     )
     expect(error).toBeInstanceOf(TypeError)
     expect(error.message).toBe('Unknown option `cache.maxEntry`: did you mean `cache.maxEntries`?')
+  })
+
+  test('an unknown encryption option is named with its path, and no key is shown', () => {
+    const key = 'k'.repeat(40)
+    const error = thrown(
+      () =>
+        new JsonFileRepository(
+          directory,
+          untyped({ encryption: { keys: [key], transtion: 'encrypting' } }),
+        ),
+    )
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error.message).toBe(
+      'Unknown option `encryption.transtion`: did you mean `encryption.transition`?',
+    )
+    const given = thrown(() => new JsonFileRepository(directory, untyped({ encryption: key })))
+    expect(given.message).toBe(
+      '`encryption` must be an object with an array `keys`, got a string (values of this option are never shown)',
+    )
   })
 
   test('nothing is created when an option is unknown', () => {

@@ -4,6 +4,7 @@ import type { Session } from 'fastify'
 import {
   type CacheOptions,
   checkOptionNames,
+  type EncryptionOptions,
   fingerprint,
   JsonFileRepository,
   JsonFileRepositoryError,
@@ -71,6 +72,13 @@ export interface FileStoreOptions {
   /** @default 0o700 */
   directoryMode?: number
   /**
+   * Encrypt sessions at rest (AES-256-GCM) and name their files by a keyed hash of the session
+   * id, so that a copy of the directory reveals neither sessions nor ids: the core's option,
+   * passed through. `keys`: the current key first, then previous ones. See the README.
+   * @default none
+   */
+  encryption?: EncryptionOptions
+  /**
    * Largest session file read, and largest session (as JSON, in bytes) saved. A larger file is
    * never read into memory: it is moved aside as corrupt and the session is a miss.
    * @default 1_048_576 (1 MiB)
@@ -117,6 +125,7 @@ const OPTION_NAMES = Object.keys({
   maxFileSize: true,
   allowSharedDirectory: true,
   legacyFiles: true,
+  encryption: true,
 } satisfies Record<keyof FileStoreOptions, true>)
 
 /** A `ttl` below this is most likely a number of seconds. */

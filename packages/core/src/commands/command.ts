@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events'
 import type { ParseArgsConfig } from 'node:util'
+import type { EncryptionOptions } from '../encryption'
 import { JsonFileRepository } from '../json-file-repository'
 import type { LegacyFormat } from '../types'
 
@@ -25,6 +26,12 @@ export interface Command {
   legacy?: boolean
   /** Fewest and most positionals after `<dir>`. */
   args: [number, number]
+  /**
+   * How the command uses the encryption keys: `'encrypting'` or `'decrypting'` (it needs them,
+   * and writes that form), `'optional'` (it works from `stat` alone, on any file). Other
+   * commands need the keys when the directory holds encrypted entries.
+   */
+  keys?: 'encrypting' | 'decrypting' | 'optional'
   /**
    * Whether the command, with these options, changes the directory. The repository it is given
    * is read-only unless this says `true`: nothing else can remove, move or write a file.
@@ -52,14 +59,15 @@ const logger = {
 
 /**
  * The repository of `directory`, read-only unless `writable`, reading the legacy files of
- * `legacyFiles` too (a writable one only: converting writes).
+ * `legacyFiles` too (a writable one only: converting writes), with `encryption` if given.
  * @throws {JsonFileRepositoryError} `ERR_IO` when a writable one cannot create the directory.
- * @throws {TypeError} Given `legacyFiles` when not `writable`.
+ * @throws {TypeError} Given `legacyFiles` when not `writable`, or an invalid key.
  */
 export function openRepository(
   directory: string,
   writable: boolean,
   legacyFiles?: LegacyFormat,
+  encryption?: EncryptionOptions,
 ): JsonFileRepository {
   // No cache: each value is read once, and so memory stays flat over any number of files.
   return new JsonFileRepository(directory, {
@@ -67,6 +75,7 @@ export function openRepository(
     logger,
     readOnly: !writable,
     ...(legacyFiles ? { legacyFiles } : {}),
+    ...(encryption ? { encryption } : {}),
   })
 }
 

@@ -1,5 +1,6 @@
 /** The commands of the command line, in the order `--help` lists them. */
 import type { Command } from './command'
+import { decrypt, encrypt } from './encrypt'
 import { exportCommand } from './export'
 import { get } from './get'
 import { importCommand } from './import'
@@ -18,4 +19,6 @@ export const commands: Record<string, Command> = {
   migrate,
   export: exportCommand,
   import: importCommand,
+  encrypt,
+  decrypt,
 }

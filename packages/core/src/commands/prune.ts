@@ -8,6 +8,7 @@ them) and the temp files of writers that crashed, and prints how many of each it
 (--json: {"expired","tempFiles"}). It changes no other file.`,
   options: { json: { type: 'boolean' } },
   args: [0, 0],
+  keys: 'optional',
   writes: () => true,
   async run(repository, _args, values) {
     const expired = await repository.prune()

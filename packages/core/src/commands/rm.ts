@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import { type Command, count, openRepository, print, showKey, UsageError } from './command'
+import { encryptionFor } from './encryption-keys'
 
 export const rm: Command = {
   usage: 'rm <dir> (<key>... | --where <path>=<value>... [--dry-run])',
@@ -29,8 +30,12 @@ Servers see the removal on their next request. Put -- before keys that start wit
       for (const key of keys) if (!dryRun || (await repository.has(key))) await remove(key)
     } else {
       const conditions = where.map(parseCondition)
-      // Walked read-only, so that only the matches are removed: not the expired files met.
-      const reader = dryRun ? repository : openRepository(repository.directory, false)
+      // Walked read-only, so that only the matches are removed: not the expired files met. With
+      // the same keys, read again from where the command line found them.
+      const keys = dryRun ? undefined : await encryptionFor(rm, repository.directory, values)
+      const reader = dryRun
+        ? repository
+        : openRepository(repository.directory, false, undefined, keys)
       try {
         for await (const [key, value] of reader.entries()) {
           if (conditions.every(([at, expected]) => matches(valueAt(value, at), expected))) {

@@ -1,0 +1,67 @@
+/**
+ * Where the command line finds the encryption keys: the environment variable
+ * JSON_FILE_REPOSITORY_KEY or the file named by --key-file, never an argument (which `ps` shows
+ * to every user of the machine). Without keys, it refuses to work blind on encrypted entries.
+ */
+import fs from 'node:fs'
+import { readNames } from '../directory'
+import type { EncryptionOptions } from '../encryption'
+import { isSealedName } from '../keys'
+import { type Command, Failure, type Values } from './command'
+
+export const KEY_VARIABLE = 'JSON_FILE_REPOSITORY_KEY'
+const HOW = `give the keys in ${KEY_VARIABLE} (comma-separated, current first) or in a file named by --key-file`
+
+/**
+ * The `encryption` option for `command` on `directory`: the keys, with the transition the
+ * command writes (reading both forms), or none when no key is given.
+ * @throws {Failure} When the key file cannot be read or holds no key, or when keys are needed
+ * and none is given.
+ */
+export async function encryptionFor(
+  command: Command,
+  directory: string,
+  values: Values,
+): Promise<EncryptionOptions | undefined> {
+  const keys = readKeys(values['key-file'] as string | undefined)
+  if (keys !== undefined) {
+    return { keys, transition: command.keys === 'decrypting' ? 'decrypting' : 'encrypting' }
+  }
+  if (command.keys === 'encrypting' || command.keys === 'decrypting') {
+    throw new Failure(`this command needs the encryption keys: ${HOW}`)
+  }
+  if (command.keys !== 'optional' && (await holdsEncryptedEntries(directory))) {
+    throw new Failure(`${directory} holds encrypted entries: ${HOW}`)
+  }
+  return undefined
+}
+
+function readKeys(keyFile: string | undefined): string[] | undefined {
+  let text = process.env[KEY_VARIABLE]
+  if (keyFile !== undefined) {
+    try {
+      text = fs.readFileSync(keyFile, 'utf8')
+    } catch (error) {
+      throw new Failure(`cannot read the key file ${keyFile}: ${(error as Error).message}`)
+    }
+  }
+  const keys = text
+    ?.split(/[,\n]/)
+    .map((key) => key.trim())
+    .filter((key) => key !== '')
+  if (keyFile !== undefined && keys?.length === 0) {
+    throw new Failure(`the key file ${keyFile} holds no key`)
+  }
+  return keys?.length ? keys : undefined
+}
+
+/**
+ * Whether any name in `directory` is an encrypted entry's: stops at the first one. A directory
+ * that cannot be listed says no: the command then fails on it with its own message.
+ */
+async function holdsEncryptedEntries(directory: string): Promise<boolean> {
+  try {
+    for await (const name of readNames(directory)) if (isSealedName(name)) return true
+  } catch {}
+  return false
+}

@@ -1,0 +1,154 @@
+/**
+ * Encryption at rest, with `node:crypto` only: each configured key is stretched with HKDF into
+ * an AES-256-GCM key, a separate HMAC-SHA-256 key for file names, and a short id written in each
+ * file so that reading picks the right key without trying them all. The file name is the
+ * additional authenticated data: a file moved to another entry's name fails authentication.
+ *
+ * A sealed file is ASCII: `jfr1.<key id>.<iv>.<tag>.<ciphertext>`, each part base64url, which
+ * no JSON text can start with, so plain and sealed files are told apart without guessing.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+} from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+
+/** A 32-byte key (a `Uint8Array`, or a string of 64 hex or 43-44 base64 digits), or a secret string of 32 characters or more. */
+export type EncryptionKey = string | Uint8Array
+
+/** The option `encryption` of a repository. */
+export interface EncryptionOptions {
+  /** The current key first, then previous ones: the first encrypts and names files, every one decrypts. */
+  keys: readonly EncryptionKey[]
+  /**
+   * While turning encryption on or off in a directory that servers use: `'encrypting'` also
+   * reads unencrypted entries, `'decrypting'` writes unencrypted entries and still reads
+   * encrypted ones. Either moves an entry to the form it writes on its next write.
+   */
+  transition?: 'encrypting' | 'decrypting'
+}
+
+const VERSION = 'jfr1'
+const SALT = 'json-file-repository'
+const IV_BYTES = 12
+const TAG_BYTES = 16
+/** How many keys' file names are remembered: the HMAC costs more than the rest of a cached read. */
+const NAMES_REMEMBERED = 10_000
+
+/**
+ * The bytes a key stands for: a 32-byte key decoded, a secret as its UTF-8. So an app that
+ * decodes its base64 key and a command line given the same base64 derive the same keys.
+ * @throws {TypeError} When `key` is neither.
+ */
+function keyMaterial(key: EncryptionKey): Buffer {
+  if (key instanceof Uint8Array) {
+    if (key.length === 32) return Buffer.from(key)
+  } else if (typeof key === 'string') {
+    if (/^[0-9a-fA-F]{64}$/.test(key)) return Buffer.from(key, 'hex')
+    if (/^[A-Za-z0-9+/_-]{43}=?$/.test(key)) return Buffer.from(key, 'base64')
+    if (key.length >= 32) return Buffer.from(key, 'utf8')
+  }
+  throw new TypeError(
+    '`encryption.keys` must hold 32-byte keys (a Uint8Array, 64 hex or 43-44 base64 digits) or secrets of at least 32 characters',
+  )
+}
+
+/** One configured key, derived into what seals, opens and names files. */
+export class SealingKey {
+  /** A short hash of the derived key, written in every file it seals. */
+  readonly id: string
+  readonly #cipherKey: Buffer
+  readonly #namingKey: Buffer
+  readonly #names = new LRUCache<string, string>({ max: NAMES_REMEMBERED })
+
+  /** @throws {TypeError} When `key` is neither a 32-byte key nor a long enough secret. */
+  constructor(key: EncryptionKey) {
+    const material = keyMaterial(key)
+    const derive = (info: string) => Buffer.from(hkdfSync('sha256', material, SALT, info, 32))
+    this.#cipherKey = derive('json-file-repository v1 aes-256-gcm')
+    this.#namingKey = derive('json-file-repository v1 file names')
+    this.id = createHash('sha256')
+      .update(this.#cipherKey)
+      .digest()
+      .subarray(0, 8)
+      .toString('base64url')
+  }
+
+  /** The keyed hash that names the file of `key`: 43 base64url characters. */
+  hash(key: string): string {
+    let name = this.#names.get(key)
+    if (name === undefined) {
+      name = createHmac('sha256', this.#namingKey).update(key, 'utf8').digest('base64url')
+      this.#names.set(key, name)
+    }
+    return name
+  }
+
+  /** `plaintext` sealed for the file `name`, with a fresh random nonce. */
+  seal(name: string, plaintext: string): string {
+    const iv = randomBytes(IV_BYTES)
+    const cipher = createCipheriv('aes-256-gcm', this.#cipherKey, iv)
+    cipher.setAAD(Buffer.from(name, 'utf8'))
+    const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
+    const parts = [iv, cipher.getAuthTag(), data].map((part) => part.toString('base64url'))
+    return `${VERSION}.${this.id}.${parts.join('.')}`
+  }
+
+  /**
+   * The plaintext sealed in `text` for the file `name`.
+   * @throws {Error} When `text` was not sealed by this key for this name, or was altered.
+   */
+  open(name: string, text: string): string {
+    const parts = text.split('.')
+    if (parts.length !== 5 || parts[0] !== VERSION || parts[1] !== this.id) {
+      throw new Error('not sealed by this key')
+    }
+    const [iv, tag, data] = parts.slice(2).map(decode)
+    if (iv?.length !== IV_BYTES || tag?.length !== TAG_BYTES) throw new Error('a malformed header')
+    const decipher = createDecipheriv('aes-256-gcm', this.#cipherKey, iv)
+    decipher.setAAD(Buffer.from(name, 'utf8'))
+    decipher.setAuthTag(tag)
+    return Buffer.concat([decipher.update(data as Buffer), decipher.final()]).toString('utf8')
+  }
+}
+
+/**
+ * The bytes of a base64url part. Only its canonical spelling: Node skips stray characters and
+ * ignores the spare bits of the last one, and no altered byte of a file may go unnoticed.
+ * @throws {Error} When `part` is not canonical base64url.
+ */
+function decode(part: string): Buffer {
+  const bytes = Buffer.from(part, 'base64url')
+  if (bytes.toString('base64url') !== part) throw new Error('a malformed part')
+  return bytes
+}
+
+/** Room for the key inside a sealed file: its JSON, of a key short enough for a file name. */
+const KEY_ROOM = 2048
+
+/**
+ * The largest sealed file of an entry whose JSON takes `bytes`: what a read of a sealed file
+ * accepts where `maxFileSize` bounds the JSON.
+ */
+export function sealedSize(bytes: number): number {
+  const header = VERSION.length + 11 + 16 + 22 + 4
+  return header + Math.ceil((bytes + KEY_ROOM) / 3) * 4
+}
+
+/** The id of the key that sealed `text`, or `undefined` when it is not a sealed file. */
+export function sealedBy(text: string): string | undefined {
+  if (!text.startsWith(`${VERSION}.`)) return undefined
+  return text.slice(VERSION.length + 1, text.indexOf('.', VERSION.length + 1))
+}
+
+/**
+ * The keys of an `encryption` option (whose shape options.ts checks).
+ * @throws {TypeError} When a key is neither a 32-byte key nor a long enough secret.
+ */
+export function sealingKeys(options: EncryptionOptions): SealingKey[] {
+  return options.keys.map((key) => new SealingKey(key))
+}

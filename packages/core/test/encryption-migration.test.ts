@@ -1,0 +1,206 @@
+/**
+ * Turning encryption on and off with the command line while a server (a real child process)
+ * keeps writing, and the command line with and without the keys. Runs the built package.
+ */
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import fs from 'node:fs'
+import path from 'node:path'
+import { type EncryptionOptions, JsonFileRepository } from 'json-file-repository'
+import {
+  builtPackage,
+  fixturesDirectory,
+  listNames,
+  makeTempDirectory,
+  removeDirectory,
+} from './helpers'
+
+const KEY = randomBytes(32).toString('base64')
+const WRITTEN_KEYS = 10
+const STILL_KEYS = 100
+
+let directory: string
+let cli: string
+
+beforeAll(() => {
+  cli = path.join(builtPackage(), 'cli.js')
+})
+beforeEach(() => {
+  directory = makeTempDirectory('migration')
+})
+afterEach(() => removeDirectory(directory))
+
+interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built command line with `env` added; never rejects. */
+function run(env: Record<string, string>, ...args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    const options = { env: { ...process.env, ...env } }
+    execFile(process.execPath, [cli, ...args], options, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr })
+    })
+  })
+}
+
+/** A child process writing w0..w9 over and over with `encryption`, once it wrote each once. */
+async function startWriter(
+  encryption: EncryptionOptions | null,
+): Promise<ChildProcessWithoutNullStreams> {
+  const writer = spawn(process.execPath, [
+    path.join(fixturesDirectory, 'writer.js'),
+    builtPackage(),
+    directory,
+    JSON.stringify(encryption),
+    String(WRITTEN_KEYS),
+  ])
+  writer.stdout.setEncoding('utf8')
+  const [line] = await once(writer.stderr, 'data')
+  expect(String(line)).toBe('ready\n')
+  return writer
+}
+
+/** Stops the writer: the last value it wrote under each key. */
+async function stopWriter(
+  writer: ChildProcessWithoutNullStreams,
+): Promise<Record<string, unknown>> {
+  let output = ''
+  writer.stdout.on('data', (chunk: string) => {
+    output += chunk
+  })
+  writer.stdin.end()
+  const [code] = await once(writer, 'exit')
+  expect(code).toBe(0)
+  return JSON.parse(output)
+}
+
+/** What every key should hold: the writer's keys its last values, the others untouched. */
+async function fill(encryption: EncryptionOptions | undefined): Promise<number> {
+  const repository = new JsonFileRepository(directory, { encryption, fsync: false })
+  const expiresAt = Date.now() + 3_600_000
+  for (let i = 0; i < STILL_KEYS; i++) await repository.set(`s${i}`, { i }, { expiresAt })
+  for (let i = 0; i < WRITTEN_KEYS; i++) await repository.set(`w${i}`, { old: true })
+  await repository.close()
+  return expiresAt
+}
+
+async function expectEverything(
+  encryption: EncryptionOptions | undefined,
+  written: Record<string, unknown>,
+  expiresAt: number,
+): Promise<void> {
+  const repository = new JsonFileRepository(directory, { encryption, cache: false })
+  for (let i = 0; i < STILL_KEYS; i++) {
+    await expect(repository.getEntry(`s${i}`)).resolves.toMatchObject({ value: { i }, expiresAt })
+  }
+  for (let i = 0; i < WRITTEN_KEYS; i++) {
+    await expect(repository.get(`w${i}`)).resolves.toEqual(written[`w${i}`])
+  }
+  await repository.close()
+}
+
+test('encrypt moves a plain directory to encrypted files while a server writes, losing nothing; a second run moves nothing', async () => {
+  const expiresAt = await fill(undefined)
+  const writer = await startWriter({ keys: [KEY], transition: 'encrypting' })
+  const encrypted = await run({ JSON_FILE_REPOSITORY_KEY: KEY }, 'encrypt', directory)
+  const written = await stopWriter(writer)
+  // The writer moved its own keys on their first write; the command line the others.
+  expect(encrypted).toEqual({ code: 0, stdout: `encrypted ${STILL_KEYS} entries\n`, stderr: '' })
+  await expect(run({ JSON_FILE_REPOSITORY_KEY: KEY }, 'encrypt', directory)).resolves.toEqual({
+    code: 0,
+    stdout: 'encrypted 0 entries\n',
+    stderr: '',
+  })
+  const names = listNames(directory)
+  expect(names).toHaveLength(STILL_KEYS + WRITTEN_KEYS)
+  for (const name of names) expect(name).toMatch(/^[A-Za-z0-9_-]{43}\.enc$/)
+  await expectEverything({ keys: [KEY] }, written, expiresAt)
+}, 120_000)
+
+test('decrypt moves an encrypted directory back to plain JSON files while a server writes, losing nothing', async () => {
+  const expiresAt = await fill({ keys: [KEY] })
+  const writer = await startWriter({ keys: [KEY], transition: 'decrypting' })
+  const keyFile = path.join(directory, '..', `${path.basename(directory)}.key`)
+  fs.writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 })
+  const decrypted = await run({}, 'decrypt', directory, '--key-file', keyFile)
+  const written = await stopWriter(writer)
+  fs.unlinkSync(keyFile)
+  expect(decrypted).toEqual({ code: 0, stdout: `decrypted ${STILL_KEYS} entries\n`, stderr: '' })
+  await expect(run({}, 'decrypt', directory, '--key-file', keyFile)).resolves.toMatchObject({
+    code: 1,
+  })
+  const names = listNames(directory)
+  expect(names).toHaveLength(STILL_KEYS + WRITTEN_KEYS)
+  for (const name of names) expect(name).toMatch(/^[sw]\d+\.json$/)
+  await expectEverything(undefined, written, expiresAt)
+}, 120_000)
+
+describe('the command line on an encrypted directory', () => {
+  beforeEach(async () => {
+    const repository = new JsonFileRepository(directory, { encryption: { keys: [KEY] } })
+    await repository.set('user-1', { name: 'Ada' })
+    await repository.set('user-2', { name: 'Grace' }, { expiresAt: Date.now() + 60_000 })
+    await repository.close()
+  })
+
+  test.each([['ls'], ['stats'], ['get', 'user-1'], ['rm', 'user-1'], ['encrypt'], ['decrypt']])(
+    'without keys, %s refuses with exit code 1 and says how to give them',
+    async (command, ...args) => {
+      const result = await run({ JSON_FILE_REPOSITORY_KEY: '' }, command, directory, ...args)
+      expect(result).toMatchObject({ code: 1, stdout: '' })
+      expect(result.stderr).toMatch(/JSON_FILE_REPOSITORY_KEY.*--key-file/)
+      expect(listNames(directory)).toHaveLength(2)
+    },
+  )
+
+  test('with the key, ls, get and rm work on the keys inside the files', async () => {
+    const env = { JSON_FILE_REPOSITORY_KEY: KEY }
+    const listed = await run(env, 'ls', directory, '--json')
+    expect(
+      listed.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).key)
+        .sort(),
+    ).toEqual(['user-1', 'user-2'])
+    await expect(run(env, 'get', directory, 'user-2')).resolves.toMatchObject({
+      code: 0,
+      stdout: `${JSON.stringify({ name: 'Grace' }, null, 2)}\n`,
+    })
+    await expect(run(env, 'rm', directory, '--where', 'name=Ada')).resolves.toMatchObject({
+      stdout: 'removed 1 entry\n',
+    })
+    expect(listNames(directory)).toHaveLength(1)
+  })
+
+  test('prune needs no key: it decides from stat alone', async () => {
+    await expect(run({ JSON_FILE_REPOSITORY_KEY: '' }, 'prune', directory)).resolves.toEqual({
+      code: 0,
+      stdout: 'pruned 0 expired entries, 0 stale temp files\n',
+      stderr: '',
+    })
+  })
+
+  test('a key is never taken as an argument, which ps would show', async () => {
+    const result = await run({}, 'ls', directory, '--key', KEY)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/unknown option --key /)
+  })
+
+  test('a wrong key reads nothing and moves nothing aside', async () => {
+    const other = randomBytes(32).toString('hex')
+    const result = await run({ JSON_FILE_REPOSITORY_KEY: other }, 'get', directory, 'user-1')
+    expect(result.code).toBe(1)
+    expect(listNames(directory)).toHaveLength(2)
+    await expect(
+      run({ JSON_FILE_REPOSITORY_KEY: 'short' }, 'ls', directory),
+    ).resolves.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/32-byte keys/),
+    })
+  })
+})
