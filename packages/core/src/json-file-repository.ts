@@ -216,24 +216,22 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * @example await sessions.set(id, session, { expiresAt: Date.now() + 86_400_000 })
    */
   set(key: string, value: T, options: SetOptions = {}): Promise<boolean> {
-    let write: Write
+    let json: string
+    let expiresAt: number | undefined
     try {
       this.#assertWritable()
-      write = {
-        expiresAt: toExpiry(options.expiresAt),
-        json: serialize(key, value, this.#options.maxFileSize),
-        update: options.update === true,
-      }
+      expiresAt = toExpiry(options.expiresAt)
+      json = serialize(key, value, this.#options.maxFileSize)
     } catch (error) {
       return Promise.reject(error)
     }
     // The commonest call of a session store: nothing changed. Only a key that was stored is
-    // cached, so this needs neither the key's file nor any I/O, nor even a new promise.
-    if (!this.#queue.busy(key) && this.#isStored(key, write)) {
+    // cached, so this needs neither the key's file nor any I/O, nor even a new object.
+    if (!this.#queue.busy(key) && this.#isStored(key, json, expiresAt)) {
       this.#counters.skipped++
       return DONE
     }
-    return this.#set(key, write)
+    return this.#set(key, { json, expiresAt, update: options.update === true })
   }
 
   async #set(key: string, write: Write): Promise<boolean> {
@@ -246,7 +244,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   }
 
   /** Whether the cache says the file already holds `json` with an expiry close enough. */
-  #isStored(key: string, { json, expiresAt }: Write): boolean {
+  #isStored(key: string, json: string, expiresAt: number | undefined): boolean {
     const cached = this.#cache.get(key)
     return (
       cached?.json === json &&
@@ -258,7 +256,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   async #commit(key: string, file: string, write: Write): Promise<boolean> {
     const cached = this.#cache.get(key)
     if (cached?.json === write.json) {
-      if (this.#isStored(key, write)) {
+      if (this.#isStored(key, write.json, write.expiresAt)) {
         this.#counters.skipped++
         return true
       }
