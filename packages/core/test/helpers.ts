@@ -174,3 +174,13 @@ export function directorySnapshot(directory: string): Record<string, object> {
   for (const name of listNames(directory)) snapshot[name] = describe(path.join(directory, name))
   return snapshot
 }
+
+/** The error `create` throws (and a failure when it throws nothing). */
+export function thrown(create: () => unknown): Error {
+  try {
+    create()
+  } catch (error) {
+    return error as Error
+  }
+  throw new Error('nothing was thrown')
+}

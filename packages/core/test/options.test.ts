@@ -10,23 +10,13 @@ import {
   JsonFileRepositoryError,
   type JsonFileRepositoryOptions,
 } from 'json-file-repository'
-import { makeTempDirectory, removeDirectory } from './helpers'
+import { makeTempDirectory, removeDirectory, thrown } from './helpers'
 
 let directory: string
 beforeEach(() => {
   directory = makeTempDirectory('options')
 })
 afterEach(() => removeDirectory(directory))
-
-/** The error `create` throws. */
-function thrown(create: () => unknown): Error {
-  try {
-    create()
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error('nothing was thrown')
-}
 
 /** Options with names TypeScript would reject, as JavaScript passes them. */
 const untyped = (options: object) => options as JsonFileRepositoryOptions

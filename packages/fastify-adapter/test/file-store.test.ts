@@ -7,6 +7,7 @@ import {
   type FileStoreOptions,
   JsonFileRepositoryError,
 } from 'fastify-file-session-store'
+import { thrown } from '../../core/test/helpers'
 import { Browser, buildApp, call, fakeClock, sleep, temporaryDirectory, waitFor } from './app'
 import { HttpBrowser, startServer } from './http'
 
@@ -424,15 +425,6 @@ function cookieId(browser: Browser): string {
 }
 
 describe('messages for misuse', () => {
-  /** The error `create` throws. */
-  function thrown(create: () => unknown): Error {
-    try {
-      create()
-    } catch (error) {
-      return error as Error
-    }
-    throw new Error('nothing was thrown')
-  }
   const untyped = (options: object) => options as FileStoreOptions
 
   test.each([
