@@ -149,7 +149,7 @@ function check(ok: boolean, name: string, expected: string, value: unknown): voi
 }
 
 /** Every option name, listed by an object the compiler holds to the interface. */
-const OPTION_NAMES = Object.keys({
+export const OPTION_NAMES = Object.keys({
   cache: true,
   fsync: true,
   fileMode: true,
