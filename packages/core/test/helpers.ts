@@ -174,3 +174,10 @@ export function directorySnapshot(directory: string): Record<string, object> {
   for (const name of listNames(directory)) snapshot[name] = describe(path.join(directory, name))
   return snapshot
 }
+
+/** The value a node-style `method` calls back with, as a promise. */
+export function call<T>(method: (callback: (error: unknown, value?: T) => void) => void) {
+  return new Promise<T | undefined>((resolve, reject) => {
+    method((error, value) => (error ? reject(error) : resolve(value)))
+  })
+}
