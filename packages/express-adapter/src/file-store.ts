@@ -5,6 +5,7 @@ import {
   SessionFiles,
   type SessionFilesOptions,
   type SessionRecord,
+  type StoredSessionRecord,
   settle,
 } from 'json-file-repository'
 
@@ -24,13 +25,8 @@ export interface FileStoreOptions extends SessionFilesOptions {
   legacyFiles?: boolean
 }
 
-/** A session as {@link FileStore.list} gives it. */
-export interface StoredSession {
-  id: string
-  data: SessionData
-  /** When the session was last saved (or its expiry moved). */
-  updatedAt: Date
-}
+/** A session as {@link FileStore.list} gives it: its id, its data and when it was last saved. */
+export type StoredSession = StoredSessionRecord<SessionData>
 
 type Callback = (error?: unknown) => void
 

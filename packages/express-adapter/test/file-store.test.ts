@@ -52,6 +52,35 @@ function oldStore(): Store {
   return store
 }
 
+/**
+ * Logs `userIds` in (and counts a view for the first) on an app on session-file-store, which
+ * writes its files; resolves to the first one's session cookie and file name.
+ */
+async function loggedInBySessionFileStore(
+  userIds: string[],
+  options: Parameters<typeof startApp>[1] = {},
+): Promise<{ cookie: string | undefined; file: string }> {
+  const before = await startApp(oldStore(), options)
+  const visitors = userIds.map(() => new Browser(before.url))
+  for (const [i, visitor] of visitors.entries()) await visitor.get(`/login?userId=${userIds[i]}`)
+  await visitors[0]?.get('/')
+  await before.close()
+  const cookie = visitors[0]?.cookie
+  const file = `${
+    decodeURIComponent(cookie ?? '')
+      .replace(/^s:/, '')
+      .split('.')[0]
+  }.json`
+  return { cookie, file }
+}
+
+/** A browser on `running` that holds `cookie`. */
+function returning(running: RunningApp, cookie: string | undefined): Browser {
+  const browser = new Browser(running.url)
+  browser.cookie = cookie
+  return browser
+}
+
 const mtimeOf = (file: string) => fs.statSync(path.join(directory, file)).mtimeMs
 const jsonOf = (file: string) => JSON.parse(fs.readFileSync(path.join(directory, file), 'utf8'))
 
@@ -138,20 +167,14 @@ describe('express-session', () => {
 
 describe('the files session-file-store left', () => {
   test('users logged in with session-file-store stay logged in after the switch', async () => {
-    const before = await startApp(oldStore(), { cookie: { maxAge: 3_600_000 } })
-    const visitor = new Browser(before.url)
-    await visitor.get('/login?userId=grace')
-    await visitor.get('/')
-    await before.close()
-    const [file] = fs.readdirSync(directory) as [string]
+    const maxAge = { cookie: { maxAge: 3_600_000 } }
+    const { cookie, file } = await loggedInBySessionFileStore(['grace'], maxAge)
     expect(jsonOf(file)).toHaveProperty('__lastAccess')
     expect(mtimeOf(file)).toBeLessThan(STAMPED_FROM)
 
-    const after = await app(fileStore(), { cookie: { maxAge: 3_600_000 } })
-    const returning = new Browser(after.url)
-    returning.cookie = visitor.cookie
-    expect((await returning.get('/me')).body).toMatchObject({ user: { id: 'grace' }, views: 1 })
-    expect((await returning.get('/')).body).toEqual({ views: 2 })
+    const visitor = returning(await app(fileStore(), maxAge), cookie)
+    expect((await visitor.get('/me')).body).toMatchObject({ user: { id: 'grace' }, views: 1 })
+    expect((await visitor.get('/')).body).toEqual({ views: 2 })
     // Converted to this store's format: the expiry on the file, no `__lastAccess`.
     expect(fs.readdirSync(directory)).toEqual([file])
     expect(mtimeOf(file)).toBeGreaterThanOrEqual(STAMPED_FROM)
@@ -159,26 +182,17 @@ describe('the files session-file-store left', () => {
   })
 
   test('a session-file-store session past its maxAge is a miss, and its file is removed', async () => {
-    const before = await startApp(oldStore(), { cookie: { maxAge: 60_000 } })
-    const visitor = new Browser(before.url)
-    await visitor.get('/login?userId=old')
-    await before.close()
-    const [file] = fs.readdirSync(directory) as [string]
+    const maxAge = { cookie: { maxAge: 60_000 } }
+    const { cookie, file } = await loggedInBySessionFileStore(['old'], maxAge)
     const clock = fakeClock()
-    const after = await app(fileStore(), { cookie: { maxAge: 60_000 } })
-    const returning = new Browser(after.url)
-    returning.cookie = visitor.cookie
+    const visitor = returning(await app(fileStore(), maxAge), cookie)
     clock.advance(61_000)
-    expect((await returning.get('/me')).status).toBe(401)
+    expect((await visitor.get('/me')).status).toBe(401)
     expect(fs.existsSync(path.join(directory, file))).toBe(false)
   })
 
   test('a browser-session cookie of session-file-store stays one, and lasts `ttl` from its last access', async () => {
-    const before = await startApp(oldStore())
-    const visitor = new Browser(before.url)
-    await visitor.get('/login?userId=tab')
-    await before.close()
-    const [file] = fs.readdirSync(directory) as [string]
+    const { file } = await loggedInBySessionFileStore(['tab'])
     const lastAccess = jsonOf(file).__lastAccess as number
     const store = fileStore({ ttl: 600_000 })
     const id = file.replace(/\.json$/, '')
@@ -190,9 +204,7 @@ describe('the files session-file-store left', () => {
   })
 
   test('migrate() converts every session-file-store file now, and prune() then removes those that expire', async () => {
-    const before = await startApp(oldStore(), { cookie: { maxAge: 60_000 } })
-    for (const user of ['a', 'b', 'c']) await new Browser(before.url).get(`/login?userId=${user}`)
-    await before.close()
+    await loggedInBySessionFileStore(['a', 'b', 'c'], { cookie: { maxAge: 60_000 } })
     const store = fileStore()
     expect(await store.migrate()).toEqual({ migrated: 3, superseded: 0, expired: 0, corrupt: 0 })
     expect(await store.migrate()).toEqual({ migrated: 0, superseded: 0, expired: 0, corrupt: 0 })
@@ -205,11 +217,7 @@ describe('the files session-file-store left', () => {
   })
 
   test('with legacyFiles: false, a session-file-store file is read as it is and migrate() refuses', async () => {
-    const before = await startApp(oldStore())
-    const visitor = new Browser(before.url)
-    await visitor.get('/login?userId=x')
-    await before.close()
-    const [file] = fs.readdirSync(directory) as [string]
+    const { file } = await loggedInBySessionFileStore(['x'])
     const store = fileStore({ legacyFiles: false })
     await expect(store.migrate()).rejects.toThrow(TypeError)
     await call((done) => store.get(file.replace(/\.json$/, ''), done))
