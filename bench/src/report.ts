@@ -153,7 +153,8 @@ export function computeTargets(r: BenchResults): Target[] {
    */
   const add = (target: string, checks: Check[], text: string, other: boolean | undefined) => {
     const measured = checks.every((c) => c.spread !== undefined)
-    const verdicts = checks.map((c) => verdict(c.spread as Spread, c.required))
+    // A partial run (`--sections`, `--stores`) leaves some spreads out: no verdict for them.
+    const verdicts = measured ? checks.map((c) => verdict(c.spread as Spread, c.required)) : []
     targets.push({
       target,
       measured: measured && (checks.length > 0 || other !== undefined) ? text : 'not measured',

@@ -68,8 +68,8 @@ export interface JsonFileRepositoryOptions {
    */
   pruneInterval?: number
   /**
-   * When `set` stores the same value with an expiry moved forward by less than this many
-   * milliseconds (not seconds; and by less than half of the remaining lifetime), it does
+   * When `set` stores the same value, or `touch` moves the expiry, forward by less than this
+   * many milliseconds (not seconds; and by less than half of the remaining lifetime), it does
    * nothing at all instead of moving the file's expiry. `0` moves it on every change.
    * @default 0
    */

@@ -106,6 +106,18 @@ describe('express-session', () => {
     expect((await returning.get('/me')).body).toMatchObject({ user: { id: 'ada' } })
   })
 
+  test('requests that change nothing, rolling, touch no file within touchAfter', async () => {
+    const store = fileStore()
+    const visitor = new Browser(
+      (await app(store, { rolling: true, cookie: { maxAge: 3_600_000 } })).url,
+    )
+    await visitor.get('/login?userId=1')
+    const { writes, touches } = store.repository.stats()
+    for (let i = 0; i < 5; i++) expect((await visitor.get('/me')).status).toBe(200)
+    expect(store.repository.stats()).toMatchObject({ writes, touches })
+    expect(store.repository.stats().skipped).toBeGreaterThanOrEqual(5)
+  })
+
   test('a cookie copied with `_expires` (not turned into JSON) keeps its expiry, stored on the file', async () => {
     const store = fileStore()
     const expires = new Date(Date.now() + 3_600_000)
