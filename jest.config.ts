@@ -20,6 +20,7 @@ const config: Config = {
   moduleNameMapper: {
     '^json-file-repository$': '<rootDir>/packages/core/src/index.ts',
     '^fastify-file-session-store$': '<rootDir>/packages/fastify-adapter/src/index.ts',
+    '^express-file-session-store$': '<rootDir>/packages/express-adapter/src/index.ts',
   },
   // The command line is tested end to end through its built binary, in child processes.
   collectCoverageFrom: [

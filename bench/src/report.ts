@@ -16,7 +16,7 @@ import {
   type ReadResult,
   type RoundsResult,
 } from './store-cases'
-import { matchingFloor, STORE_INFO, type StoreKind } from './stores'
+import { matchingFloor, STORE_INFO, type StoreKind, sameFramework } from './stores'
 
 export interface Machine {
   /** Type and options of the mount of the temp directory, from /proc/mounts. */
@@ -103,6 +103,9 @@ const STORE_ORDER: StoreKind[] = [
   'sqlite',
   'redis',
   'session-file-store',
+  'express-file-store',
+  'express-memory',
+  'express-session-file-store',
 ]
 
 interface Check {
@@ -151,7 +154,8 @@ export function computeTargets(r: BenchResults): Target[] {
    */
   const add = (target: string, checks: Check[], text: string, other: boolean | undefined) => {
     const measured = checks.every((c) => c.spread !== undefined)
-    const verdicts = checks.map((c) => verdict(c.spread as Spread, c.required))
+    // A partial run (`--sections`, `--stores`) leaves some spreads out: no verdict for them.
+    const verdicts = measured ? checks.map((c) => verdict(c.spread as Spread, c.required)) : []
     targets.push({
       target,
       measured: measured && (checks.length > 0 || other !== undefined) ? text : 'not measured',
@@ -357,7 +361,7 @@ export function renderMarkdown(r: BenchResults, targets: Target[]): string {
     "- The floor: the same calls made raw with Node's callback fs API: `fs.writeFile` of a temp file + `fs.rename` (with fsync: `open`, `write`, `fsync`, `close`, `rename`); `fs.readFile` + `JSON.parse`. better-sqlite3: one table, WAL, `synchronous = NORMAL`, synchronous callbacks. connect-redis 9 against a private `redis-server --save '' --appendonly no` on 127.0.0.1. session-file-store 1.5 with `retries: 0`.",
   )
   line(
-    `- HTTP: Fastify 5 + @fastify/cookie + @fastify/session with default options (rolling, saveUninitialized), \`cookie.maxAge\` one day, one server process per store; ${r.http.sessions.toLocaleString('en')} logged-in sessions per measurement (two sets of them, used by an app's measurements in turn, so that a request still in flight when autocannon stops cannot race the next measurement's on the same session); autocannon in the parent, ${r.http.connections} connections, ${r.http.seconds} s per route and store after a warm-up, in ${r.http.rounds} rounds that go through every store in turn, every other round in reverse order (all the apps run at once, idle but for the one under load), each connection cycling through its own share of the sessions (so no session has two requests in flight and the views counter must add up).`,
+    `- HTTP: Fastify 5 + @fastify/cookie + @fastify/session with default options (rolling, saveUninitialized), \`cookie.maxAge\` one day (the \`Express:\` rows: Express 5 + express-session with \`rolling: true\`, \`saveUninitialized: true\`, \`resave: false\`, the same cookie and routes, each compared with express-session's MemoryStore and session-file-store), one server process per store; ${r.http.sessions.toLocaleString('en')} logged-in sessions per measurement (two sets of them, used by an app's measurements in turn, so that a request still in flight when autocannon stops cannot race the next measurement's on the same session); autocannon in the parent, ${r.http.connections} connections, ${r.http.seconds} s per route and store after a warm-up, in ${r.http.rounds} rounds that go through every store in turn, every other round in reverse order (all the apps run at once, idle but for the one under load), each connection cycling through its own share of the sessions (so no session has two requests in flight and the views counter must add up).`,
   )
   line(
     '- "get after restart" runs in a fresh process; the OS page cache is still warm (nothing is dropped).',
@@ -614,14 +618,16 @@ function httpSection(r: BenchResults, line: (text?: string) => void) {
     line(`### ${title}`)
     line()
     line(
-      '| store | req/s | × floor app (same durability) | × MemoryStore | × connect-redis | × better-sqlite3 | req/s by round | p50 ms | p99 ms | server CPU µs/req | non-2xx |',
+      '| store | req/s | × floor app (same durability) | × MemoryStore (same framework) | × session-file-store (same framework) | × connect-redis | × better-sqlite3 | req/s by round | p50 ms | p99 ms | server CPU µs/req | non-2xx |',
     )
-    line('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
+    line('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
     for (const kind of kinds) {
       const result = r.httpResults[kind]?.[route] as RouteResult
       const against = (other: StoreKind) => xs(sp.http(route, kind, other))
+      // The floor, Redis and SQLite apps are on Fastify: an Express row is not divided by them.
+      const fastify = (other: StoreKind) => (STORE_INFO[kind].express ? '—' : against(other))
       line(
-        `| ${STORE_INFO[kind].label} | ${rate(result.reqPerSec)} | ${against(matchingFloor(kind))} | ${against('memory')} | ${against('redis')} | ${against('sqlite')} | ${result.rounds.map(rate).join(' / ')} | ${num(result.p50)} | ${num(result.p99)} | ${num(result.cpuPerRequest)} | ${result.non2xx + result.errors} |`,
+        `| ${STORE_INFO[kind].label} | ${rate(result.reqPerSec)} | ${fastify(matchingFloor(kind))} | ${against(sameFramework(kind, 'memory'))} | ${against(sameFramework(kind, 'session-file-store'))} | ${fastify('redis')} | ${fastify('sqlite')} | ${result.rounds.map(rate).join(' / ')} | ${num(result.p50)} | ${num(result.p99)} | ${num(result.cpuPerRequest)} | ${result.non2xx + result.errors} |`,
       )
     }
     line()
@@ -704,7 +710,9 @@ export function renderSvg(r: BenchResults, targets: Target[]): string {
   const kinds = STORE_ORDER.filter((k) => r.httpResults[k])
   const sp = spreads(r)
   const ratios = kinds.map((kind) =>
-    (['read', 'views'] as const).map((route) => sp.http(route, kind, 'memory')),
+    (['read', 'views'] as const).map((route) =>
+      sp.http(route, kind, sameFramework(kind, 'memory')),
+    ),
   )
   if (ratios.flat().some((s) => s !== undefined)) {
     parts.push(

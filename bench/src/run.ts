@@ -1,6 +1,8 @@
 /**
  * `pnpm bench`: FileStore and json-file-repository against the raw fs floor, MemoryStore,
- * better-sqlite3, connect-redis and session-file-store, all in one run; writes
+ * better-sqlite3, connect-redis and session-file-store, and over HTTP on Express
+ * express-file-session-store against express-session's MemoryStore and session-file-store, all
+ * in one run; writes
  * docs/benchmarks.md and docs/benchmarks.svg.
  *
  * Options (defaults in parseArgs below): --n sessions of the store-level cases, --concurrency
@@ -56,6 +58,9 @@ const ALL_STORES: StoreKind[] = [
   'session-file-store',
   'file-store-revalidate',
   'file-store-trust',
+  'express-file-store',
+  'express-memory',
+  'express-session-file-store',
 ]
 /** The stores of the scale case, and those still run at 100,000 sessions. */
 const SCALE_STORES: StoreKind[] = ['file-store', 'floor', 'sqlite', 'redis', 'memory']
@@ -149,9 +154,12 @@ async function main(): Promise<void> {
         'better-sqlite3 could not be loaded (its native build, run by `pnpm bench`, needs Node.js headers: installed beside node, as Debian does, or downloaded from nodejs.org): it is left out of this run.',
       )
     }
-    const available = stores.filter(
+    const reachable = stores.filter(
       (kind) => (kind !== 'redis' || redis) && (kind !== 'sqlite' || sqlite),
     )
+    // express-session's stores are compared over HTTP only (at the store level they would
+    // repeat FileStore, MemoryStore and session-file-store).
+    const available = reachable.filter((kind) => !STORE_INFO[kind].express)
     const spec = (kind: StoreKind, name: string, prefix = name): StoreSpec => ({
       kind,
       directory: path.join(root, `${name}-${kind}`),
@@ -386,7 +394,7 @@ async function main(): Promise<void> {
         `HTTP: ${options.sessions} sessions, ${options.connections} connections, ${options.seconds} s per route in ${options.rounds} rounds`,
       )
       const { results: http, failures } = await httpCases(
-        available.map((kind) => spec(kind, 'http')),
+        reachable.map((kind) => spec(kind, 'http')),
         options,
         log,
       )

@@ -1,11 +1,14 @@
 /**
  * Every store the bench compares, behind one callback interface (the one @fastify/session calls):
- * FileStore, the raw fs floor, MemoryStore, better-sqlite3, connect-redis and session-file-store.
- * A `StoreSpec` is plain data, so a child process can open the same store on the same data.
+ * FileStore, the raw fs floor, MemoryStore, better-sqlite3, connect-redis and session-file-store;
+ * and, for the HTTP case on Express, express-file-session-store, express-session's MemoryStore
+ * and session-file-store as express-session stores. A `StoreSpec` is plain data, so a child
+ * process can open the same store on the same data.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { MemoryStore } from '@fastify/session'
+import type { Store as ExpressStore } from 'express-session'
 import type { Session } from 'fastify'
 import { FileStore } from 'fastify-file-session-store'
 import { processCpuMicros } from './measure'
@@ -23,6 +26,8 @@ export interface BenchStore {
   serverCpu?: () => number
   /** Counters of the store, when it keeps some (FileStore's repository). */
   stats?: () => Record<string, number>
+  /** The store itself, for an express-session app (the `express` kinds). */
+  express?: ExpressStore
 }
 
 export type StoreKind =
@@ -36,7 +41,11 @@ export type StoreKind =
   | 'sqlite'
   | 'redis'
   | 'session-file-store'
+  | ExpressKind
   | FreshnessKind
+
+/** Stores of express-session, for the HTTP case on Express. */
+export type ExpressKind = 'express-file-store' | 'express-memory' | 'express-session-file-store'
 
 /**
  * FileStore with a faster freshness option than its default (an `lstat` on every read): a
@@ -62,6 +71,8 @@ export interface StoreInfo {
   persistent: boolean
   /** Whether the store flushes each write to disk. */
   fsync: boolean
+  /** An express-session store: its HTTP app is on Express, and it is compared with those. */
+  express?: true
 }
 
 export const STORE_INFO: Record<StoreKind, StoreInfo> = {
@@ -89,6 +100,30 @@ export const STORE_INFO: Record<StoreKind, StoreInfo> = {
     persistent: true,
     fsync: true,
   },
+  'express-file-store': {
+    label: 'Express: express-file-session-store (defaults)',
+    persistent: true,
+    fsync: true,
+    express: true,
+  },
+  'express-memory': {
+    label: "Express: express-session's MemoryStore",
+    persistent: false,
+    fsync: false,
+    express: true,
+  },
+  'express-session-file-store': {
+    label: 'Express: session-file-store 1.5',
+    persistent: true,
+    fsync: true,
+    express: true,
+  },
+}
+
+/** The store of the same framework (Fastify or Express) that `kind` is compared with. */
+export function sameFramework(kind: StoreKind, other: 'memory' | 'session-file-store'): StoreKind {
+  if (!STORE_INFO[kind].express) return other
+  return other === 'memory' ? 'express-memory' : 'express-session-file-store'
 }
 
 /** The floor that matches a store: with fsync where the store fsyncs. */
@@ -119,7 +154,17 @@ export async function openStore(spec: StoreSpec): Promise<BenchStore> {
     case 'redis':
       return redisStore(spec)
     case 'session-file-store':
+    case 'express-session-file-store':
       return sessionFileStore(spec.directory)
+    case 'express-file-store': {
+      const { FileStore: ExpressFileStore } = await import('express-file-session-store')
+      const store = new ExpressFileStore(spec.directory)
+      return expressStore(store, () => store.close())
+    }
+    case 'express-memory': {
+      const { MemoryStore: ExpressMemoryStore } = await import('express-session')
+      return expressStore(new ExpressMemoryStore(), async () => {})
+    }
   }
 }
 
@@ -329,10 +374,16 @@ async function sessionFileStore(directory: string): Promise<BenchStore> {
   const { default: sessionFileStoreFactory } = await import('session-file-store')
   const Store = sessionFileStoreFactory(expressSession)
   const store = new Store({ path: directory, retries: 0, logFn: () => {} })
+  return expressStore(store, async () => clearInterval(store.options.reapIntervalObject))
+}
+
+/** An express-session store, as the bench calls it and as an Express app uses it. */
+function expressStore(store: ExpressStore, close: () => Promise<void>): BenchStore {
   return {
     set: (id, session, callback) => store.set(id, session as never, callback),
     get: (id, callback) => store.get(id, callback),
     destroy: (id, callback) => store.destroy(id, callback),
-    close: async () => clearInterval(store.options.reapIntervalObject),
+    close,
+    express: store,
   }
 }

@@ -11,7 +11,20 @@ export {
   type Logger,
 } from './options'
 export { fingerprint, redactError, redactLogger } from './redaction'
-export { legacySessions, recordToSession, type SessionRecord, toSessionRecord } from './sessions'
+export {
+  type EarlierStore,
+  SessionFiles,
+  type SessionFilesOptions,
+  type StoredSessionRecord,
+  settle,
+} from './session-files'
+export {
+  legacySessions,
+  recordToSession,
+  type SessionRecord,
+  sessionFileStoreSessions,
+  toSessionRecord,
+} from './sessions'
 export type {
   EntryInfo,
   LegacyFormat,

@@ -70,8 +70,8 @@ export interface JsonFileRepositoryOptions {
    */
   pruneInterval?: number
   /**
-   * When `set` stores the same value with an expiry moved forward by less than this many
-   * milliseconds (not seconds; and by less than half of the remaining lifetime), it does
+   * When `set` stores the same value, or `touch` moves the expiry, forward by less than this
+   * many milliseconds (not seconds; and by less than half of the remaining lifetime), it does
    * nothing at all instead of moving the file's expiry. `0` moves it on every change.
    * @default 0
    */
@@ -161,7 +161,7 @@ function check(ok: boolean, name: string, expected: string, value: unknown): voi
 }
 
 /** Every option name, listed by an object the compiler holds to the interface. */
-const OPTION_NAMES = Object.keys({
+export const OPTION_NAMES = Object.keys({
   cache: true,
   fsync: true,
   fileMode: true,

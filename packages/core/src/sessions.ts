@@ -6,7 +6,9 @@
  *   (which moves on every rolling request), its expiry kept as the file's instead;
  * - {@link recordToSession}: the session back from a stored entry;
  * - {@link legacySessions}: the files of @itrocks/fastify-file-session-store 0.3 (the whole
- *   session JSON in a file named `<id>`), read through the `legacyFiles` option.
+ *   session JSON in a file named `<id>`), read through the `legacyFiles` option;
+ * - {@link sessionFileStoreSessions}: the files of session-file-store 1 (the session JSON with a
+ *   `__lastAccess` in `<id>.json`, with an ordinary modification time: no expiry stamped).
  */
 import type { LegacyFormat, RepositoryEntry } from './types'
 
@@ -19,7 +21,9 @@ const UNSAFE_KEYS = ['__proto__', 'constructor', 'prototype']
 /**
  * The record to store for `session`, whose cookie as JSON is `cookie`, and its expiry: the
  * cookie's `expires` (with `originalExpires`, which @fastify/session derives from it, left out
- * of the record), else `fallbackExpiry` (and then `expires: null`).
+ * of the record; `_expires`, the field of express-session's Cookie object when it is copied
+ * rather than turned into JSON, stands for `expires`), else `fallbackExpiry` (and then
+ * `expires: null`).
  * @throws Never (an `expires` that is no date counts as none).
  */
 export function toSessionRecord(
@@ -28,7 +32,7 @@ export function toSessionRecord(
   fallbackExpiry: number,
 ): { record: SessionRecord; expiresAt: number } {
   if (!isObject(cookie)) return { record: session, expiresAt: fallbackExpiry }
-  const { expires, originalExpires: _, ...rest } = cookie
+  const { expires = cookie._expires, originalExpires: _, _expires: __, ...rest } = cookie
   const expiresAt = expires == null ? Number.NaN : new Date(expires as string | Date).getTime()
   if (Number.isFinite(expiresAt)) return { record: { ...session, cookie: rest }, expiresAt }
   return { record: { ...session, cookie: { ...rest, expires: null } }, expiresAt: fallbackExpiry }
@@ -67,6 +71,29 @@ export function legacySessions(ttl: number): LegacyFormat {
       if (!isObject(value)) return undefined
       const { record, expiresAt } = toSessionRecord(value, value.cookie, writtenAt + ttl)
       return { value: record, expiresAt }
+    },
+  }
+}
+
+/**
+ * The files of session-file-store 1: a session expires as that store decided, `originalMaxAge`
+ * (else `ttl`) ms after its `__lastAccess` (which is left out of the record); a file without
+ * one by its cookie's `expires`, else `ttl` ms after it was written. A file whose JSON is not
+ * an object holds no session.
+ * @throws Never.
+ */
+export function sessionFileStoreSessions(ttl: number): LegacyFormat {
+  return {
+    convert(value, writtenAt) {
+      if (!isObject(value)) return undefined
+      const { __lastAccess: lastAccess, ...session } = value
+      const { record, expiresAt } = toSessionRecord(session, session.cookie, writtenAt + ttl)
+      if (typeof lastAccess !== 'number' || !Number.isFinite(lastAccess)) {
+        return { value: record, expiresAt }
+      }
+      const maxAge = isObject(session.cookie) ? session.cookie.originalMaxAge : undefined
+      const lifetime = typeof maxAge === 'number' && maxAge > 0 ? maxAge : ttl
+      return { value: record, expiresAt: lastAccess + lifetime }
     },
   }
 }

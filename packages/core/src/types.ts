@@ -71,7 +71,7 @@ export interface RepositoryStats {
   writes: number
   /** Expiries moved without rewriting the content. */
   touches: number
-  /** Calls to `set` that needed no I/O because nothing changed. */
+  /** Calls to `set` (and `touch`) that needed no I/O because nothing changed. */
   skipped: number
   /** Files removed by `delete`, `clear`, expiry or `prune`. */
   deletes: number

@@ -184,3 +184,10 @@ export function thrown(create: () => unknown): Error {
   }
   throw new Error('nothing was thrown')
 }
+
+/** The value a node-style `method` calls back with, as a promise. */
+export function call<T>(method: (callback: (error: unknown, value?: T) => void) => void) {
+  return new Promise<T | undefined>((resolve, reject) => {
+    method((error, value) => (error ? reject(error) : resolve(value)))
+  })
+}

@@ -3,8 +3,8 @@
  * first, as for the other tests that use it), then checked as a registry would see them
  * (publint, @arethetypeswrong/cli, `npm publish --dry-run`, all offline), the adapter's
  * dependencies and peer dependencies checked against what it imports and is tested with, and,
- * for the core, installed with npm into a fresh project, loaded with `require`, with ESM
- * `import`, and type-checked.
+ * for the core and the Express adapter, installed with npm into a fresh project, loaded with
+ * `require`, with ESM `import`, and type-checked.
  *
  * Packing only reads `dist`, which other test files run in child processes at the same time.
  */
@@ -32,6 +32,7 @@ interface Packed {
 const packages: Record<string, string> = {
   'json-file-repository': packageDirectory,
   'fastify-file-session-store': path.join(rootDirectory, 'packages', 'fastify-adapter'),
+  'express-file-session-store': path.join(rootDirectory, 'packages', 'express-adapter'),
 }
 const packed = new Map<string, Packed>()
 
@@ -97,6 +98,18 @@ function pack(name: string, source: string): Packed {
 }
 
 const packedPackage = (name: string) => packed.get(name) as Packed
+
+/** The packages the declarations of a packed package import. */
+function importsOf(root: string, files: string[]): Set<string> {
+  const imported = new Set<string>()
+  for (const file of files.filter((file) => file.endsWith('.d.ts'))) {
+    const text = fs.readFileSync(path.join(root, file), 'utf8')
+    for (const [, specifier] of text.matchAll(/from '([^.][^']*)'/g)) {
+      imported.add(specifier as string)
+    }
+  }
+  return imported
+}
 const names = Object.keys(packages)
 
 test.each(names)(
@@ -194,12 +207,7 @@ test('the packed adapter declares its tested peers and every package its declara
   })
   const core = JSON.parse(fs.readFileSync(path.join(packageDirectory, 'package.json'), 'utf8'))
   expect(manifest.dependencies).toEqual({ 'json-file-repository': `^${core.version}` })
-  const imported = new Set<string>()
-  for (const file of files.filter((file) => file.endsWith('.d.ts'))) {
-    const text = fs.readFileSync(path.join(root, file), 'utf8')
-    for (const [, specifier] of text.matchAll(/from '([^.][^']*)'/g))
-      imported.add(specifier as string)
-  }
+  const imported = importsOf(root, files)
   expect([...imported].sort()).toEqual([
     '@fastify/session',
     'fastify',
@@ -268,31 +276,113 @@ test(
     export const wrong: Promise<string> = new JsonFileRepository<{ a: number }>('x').get('1')
     `,
     )
-    const typeCheck = (...files: string[]) =>
-      run(
-        process.execPath,
-        [
-          tsc,
-          '--noEmit',
-          '--module',
-          'nodenext',
-          '--moduleResolution',
-          'nodenext',
-          '--strict',
-          '--target',
-          'es2022',
-          ...files,
-        ],
-        project,
-      )
-    expect(typeCheck('check.ts', 'readme.mts')).toBe('')
-    let wrongOutput = ''
-    try {
-      typeCheck('wrong.ts')
-    } catch (error) {
-      wrongOutput = String((error as { stdout?: string }).stdout)
-    }
-    expect(wrongOutput).toMatch(/wrong\.ts\(2,\d+\): error TS2322/)
+    expect(typeCheck(project, 'check.ts', 'readme.mts')).toBe('')
+    expect(typeErrors(project, 'wrong.ts')).toMatch(/wrong\.ts\(2,\d+\): error TS2322/)
   },
   TIMEOUT,
 )
+
+/** Type-checks `files` in `project` as a strict Node 20 project would; throws on an error. */
+function typeCheck(project: string, ...files: string[]): string {
+  const options = ['--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext']
+  return run(
+    process.execPath,
+    [tsc, ...options, '--strict', '--target', 'es2022', ...files],
+    project,
+  )
+}
+
+/** What `tsc` says of `file`, which must not compile. */
+function typeErrors(project: string, file: string): string {
+  try {
+    typeCheck(project, file)
+  } catch (error) {
+    return String((error as { stdout?: string }).stdout)
+  }
+  throw new Error(`${file} compiles`)
+}
+
+test(
+  'the packed Express adapter installs with npm beside express-session and works from require, import and TypeScript',
+  () => {
+    const project = path.join(directory, 'express-project')
+    fs.mkdirSync(project)
+    run('npm', ['init', '-y'], project)
+    const tarballs = ['json-file-repository', 'express-file-session-store'].map(
+      (name) => packedPackage(name).tarball,
+    )
+    const peers = ['express-session@^1.18.0', '@types/express-session@^1.18.0']
+    run('npm', ['install', '--no-audit', '--no-fund', ...tarballs, ...peers], project)
+
+    const cjs = `
+    const session = require('express-session')
+    const { FileStore, fingerprint } = require('express-file-session-store')
+    const store = new FileStore({ directory: 'sessions-cjs', fsync: false })
+    const cookie = { originalMaxAge: null, expires: null }
+    store.set('abc', { cookie, from: 'require' }, (error) => {
+      if (error) throw error
+      store.get('abc', (_, loaded) => {
+        console.log(JSON.stringify({ store: store instanceof session.Store, from: loaded.from, fingerprint: typeof fingerprint }))
+        store.close()
+      })
+    })
+  `
+    expect(JSON.parse(run(process.execPath, ['-e', cjs], project))).toEqual({
+      store: true,
+      from: 'require',
+      fingerprint: 'function',
+    })
+
+    fs.writeFileSync(
+      path.join(project, 'esm.mjs'),
+      `import session from 'express-session'
+    import { FileStore, JsonFileRepositoryError } from 'express-file-session-store'
+    const store = new FileStore('sessions-esm')
+    const length = await new Promise((resolve) => store.length((_, n) => resolve(n)))
+    console.log(JSON.stringify({ store: store instanceof session.Store, length, error: typeof JsonFileRepositoryError }))
+    await store.close()
+    `,
+    )
+    expect(JSON.parse(run(process.execPath, ['esm.mjs'], project))).toEqual({
+      store: true,
+      length: 0,
+      error: 'function',
+    })
+
+    fs.writeFileSync(
+      path.join(project, 'check.ts'),
+      `import session from 'express-session'
+    import { FileStore, type FileStoreOptions } from 'express-file-session-store'
+    const options: FileStoreOptions = { directory: 'sessions', ttl: 3_600_000, cache: { maxEntries: 10 } }
+    export const middleware = session({ secret: 's', resave: false, saveUninitialized: false, store: new FileStore(options) })
+    `,
+    )
+    fs.writeFileSync(
+      path.join(project, 'wrong.ts'),
+      `import { FileStore } from 'express-file-session-store'
+    export const wrong: string = new FileStore('sessions').directory.length
+    `,
+    )
+    expect(typeCheck(project, 'check.ts')).toBe('')
+    expect(typeErrors(project, 'wrong.ts')).toMatch(/wrong\.ts\(2,\d+\): error TS2322/)
+  },
+  TIMEOUT,
+)
+
+test('the packed Express adapter declares its tested peer and every package its declarations import', () => {
+  const { root, files } = packedPackage('express-file-session-store')
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
+  const adapter = packages['express-file-session-store'] as string
+  const tested = JSON.parse(fs.readFileSync(path.join(adapter, 'package.json'), 'utf8'))
+  // express-session 1.18 and on; the tests run the newest.
+  expect(manifest.peerDependencies).toEqual({
+    'express-session': '^1.18.0',
+    '@types/express-session': '^1.18.0',
+  })
+  expect(tested.devDependencies['express-session']).toMatch(/^\^1\.(1[89]|[2-9]\d)\./)
+  expect(manifest.peerDependenciesMeta).toEqual({ '@types/express-session': { optional: true } })
+  const core = JSON.parse(fs.readFileSync(path.join(packageDirectory, 'package.json'), 'utf8'))
+  expect(manifest.dependencies).toEqual({ 'json-file-repository': `^${core.version}` })
+  const imported = importsOf(root, files)
+  expect([...imported].sort()).toEqual(['express-session', 'json-file-repository'])
+})

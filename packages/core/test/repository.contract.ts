@@ -372,6 +372,22 @@ export function describeRepository(
           await repository.set('k', 'v', { expiresAt: expiresAt + 119_000 })
           expect((await repository.getEntry('k'))?.expiresAt).toBe(expiresAt + 119_000)
         })
+
+        test('with touchAfter, touch() skips a small move of the expiry and makes a large one', async () => {
+          const repository = open({ touchAfter: 60_000 })
+          const expiresAt = future()
+          await repository.set('k', 'v', { expiresAt })
+          const { touches, skipped } = repository.stats()
+          expect(await repository.touch('k', expiresAt + 1000)).toBe(true)
+          expect(repository.stats()).toMatchObject({ touches, skipped: skipped + 1 })
+          expect((await open().getEntry('k'))?.expiresAt).toBe(expiresAt)
+          expect(await repository.touch('k', expiresAt + 120_000)).toBe(true)
+          expect(repository.stats().touches).toBe(touches + 1)
+          expect((await open().getEntry('k'))?.expiresAt).toBe(expiresAt + 120_000)
+          // An earlier expiry is never skipped.
+          await repository.touch('k', expiresAt + 119_000)
+          expect((await open().getEntry('k'))?.expiresAt).toBe(expiresAt + 119_000)
+        })
       } else {
         test('without a cache, set() of an unchanged value writes the file again', async () => {
           const repository = open()

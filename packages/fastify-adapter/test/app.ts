@@ -125,11 +125,5 @@ export function temporaryDirectory(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`))
 }
 
-// The waits and the faked clock of the core's tests, shared.
-export { fakeClock, sleep, waitFor } from '../../core/test/helpers'
-
-export function call<T>(method: (callback: (error: unknown, value?: T) => void) => void) {
-  return new Promise<T | undefined>((resolve, reject) => {
-    method((error, value) => (error ? reject(error) : resolve(value)))
-  })
-}
+// The waits, the faked clock and the callback bridge of the core's tests, shared.
+export { call, fakeClock, sleep, waitFor } from '../../core/test/helpers'

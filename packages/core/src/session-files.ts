@@ -1,0 +1,487 @@
+/**
+ * Sessions in files, for any session framework: what every session adapter (the Fastify one,
+ * the Express one) does, with promises, so that each adapter is only its framework's bridge
+ * (callbacks through {@link settle}, its session and cookie types, its base class). Here:
+ * options and their defaults (durations in milliseconds, a `ttl` that looks like seconds
+ * reported), the session <-> record mapping of sessions.ts, the memory of loaded and destroyed
+ * ids that makes a logout hold against saves in flight, the files of the store an adapter
+ * replaces, and errors and log lines that name a session by fingerprint only.
+ */
+import { JsonFileRepositoryError } from './errors'
+import { isExpired } from './expiry'
+import { JsonFileRepository } from './json-file-repository'
+import {
+  type CacheOptions,
+  checkOptionNames,
+  type JsonFileRepositoryOptions,
+  type Logger,
+  OPTION_NAMES,
+  show,
+} from './options'
+import { fingerprint, redactError, redactLogger } from './redaction'
+import {
+  legacySessions,
+  recordToSession,
+  type SessionRecord,
+  sessionFileStoreSessions,
+  toSessionRecord,
+} from './sessions'
+import type { LegacyFormat, MigrationReport, RepositoryEntry } from './types'
+
+/**
+ * Options of a session store on files. Durations are in milliseconds, like `cookie.maxAge` (not
+ * in seconds as in connect-redis and session-file-store). Every option of the repository but
+ * `readOnly` and its `legacyFiles` format is passed on to it as it is.
+ */
+export interface SessionFilesOptions
+  extends Omit<JsonFileRepositoryOptions, 'readOnly' | 'legacyFiles'> {
+  /** Directory of the session files; created (mode `directoryMode`) when missing. */
+  directory: string
+  /**
+   * Lifetime in milliseconds (not seconds) of a session whose cookie has no `expires` (a
+   * browser-session cookie, no `maxAge`), renewed each time the session is saved. A `ttl` under
+   * a minute is reported once (to the logger, else as a process warning): it is most likely a
+   * number of seconds.
+   * @default 86_400_000 (one day)
+   */
+  ttl?: number
+  /**
+   * When a session is saved unchanged but for its `cookie.expires` (what `rolling` does on
+   * every request), its file's expiry is only moved once it lags the new one by this many
+   * milliseconds, not seconds (and never by more than half of the session's remaining
+   * lifetime): most requests then touch no file at all. `0` moves it on every request.
+   * @default 60_000 (one minute)
+   */
+  touchAfter?: number
+  /**
+   * Remove the files of expired sessions every so many milliseconds (not seconds), on a timer
+   * that does not keep the process alive. `0` turns it off (then call `prune()` yourself, or run
+   * the `json-file-repository prune` command from cron).
+   * @default 600_000 (ten minutes)
+   */
+  pruneInterval?: number
+  /**
+   * Where corrupt session files are reported; `app.log` fits. A session is named there by a
+   * fingerprint of its id (`#` and 8 hex digits of its SHA-256), never by its id or its file.
+   * @default process warnings
+   */
+  logger?: Logger
+  /**
+   * Cache of serialized sessions, validated against the file on every read (or once per
+   * `revalidateAfter` ms, see the core's `CacheOptions`); `false` for none.
+   * @default { maxEntries: 100_000, maxBytes: 67_108_864, revalidateAfter: 0 }
+   */
+  cache?: CacheOptions | false
+  /**
+   * Flush each write to disk before it becomes visible (safe against power loss). `false` saves the
+   * flush (how much that gains depends on the disk) and stays atomic against crashes.
+   * @default true
+   */
+  fsync?: boolean
+  /** @default 0o600 */
+  fileMode?: number
+  /** @default 0o700 */
+  directoryMode?: number
+  /**
+   * Largest session file read, and largest session (as JSON, in bytes) saved. A larger file is
+   * never read into memory: it is moved aside as corrupt and the session is a miss.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxFileSize?: number
+  /**
+   * Use a directory that other users can write, or that is not this process's user's, and read
+   * session files of any owner. Refused by default: another user who can write the directory
+   * can forge or end sessions. Only for a directory shared on purpose by trusted users.
+   * @default false
+   */
+  allowSharedDirectory?: boolean
+  /**
+   * Read the session files of the store this one replaces (which one is the adapter's choice,
+   * see {@link EarlierStore}), each converted the first time it is met. `false` once none is
+   * left saves the look for one.
+   * @default true
+   */
+  legacyFiles?: boolean
+}
+
+/**
+ * The store whose files an adapter reads (the `legacyFiles` option):
+ * - `'@itrocks/fastify-file-session-store@0.3'`: `<directory>/<id>` (no extension), converted
+ *   to `<id>.json` by the repository;
+ * - `'session-file-store@1'`: `<directory>/<id>.json` with a `__lastAccess` and no expiry on
+ *   the file, converted in place when read (see {@link SessionFiles.get}).
+ */
+export type EarlierStore = '@itrocks/fastify-file-session-store@0.3' | 'session-file-store@1'
+
+/** A session with its id and last save, as a listing gives it. */
+export interface StoredSessionRecord<S = SessionRecord> {
+  id: string
+  data: S
+  /** When the session was last saved (or its expiry moved). */
+  updatedAt: Date
+}
+
+/** The option names a session store takes: the repository's, and its own. */
+const SESSION_OPTION_NAMES = [
+  'directory',
+  'ttl',
+  ...OPTION_NAMES.filter((name) => name !== 'readOnly'),
+]
+
+/** A `ttl` below this is most likely a number of seconds. */
+const SHORT_TTL = 60_000
+/** How many session ids a store remembers having loaded or destroyed (see `#known`). */
+const KNOWN_SESSIONS = 100_000
+/** A session used more recently than this may still have a request in flight. */
+const IN_FLIGHT = 60_000
+
+/**
+ * The sessions of one directory, with promises. Every promise rejects with an error that names
+ * a session by its fingerprint, never by its id, and holds no path.
+ * @typeParam S The framework's session type, as `get` and `list` give sessions (their JSON
+ *   as stored, with `cookie.expires` an ISO string: what any store gives its framework).
+ */
+export class SessionFiles<S = SessionRecord> {
+  /** The directory as given, relative or absolute (`repository.directory` is absolute). */
+  readonly directory: string
+  /** The repository of the session files, for scripts and tools. */
+  readonly repository: JsonFileRepository<SessionRecord>
+  /** The logger given, wrapped so that it names sessions by fingerprint. */
+  readonly logger: Logger
+  readonly #ttl: number
+  /** The files of session-file-store, read where the store's own are (see `get`). */
+  readonly #unstamped: LegacyFormat | undefined
+  /**
+   * The ids this process loaded (`get` found them) or destroyed, with when, oldest first (a
+   * Map in insertion order as an LRU). Session frameworks never reuse an id once destroyed, and
+   * a session they did not get from `get` is new (its id reaches no one before the response): so
+   * a save for an id in here updates a file that exists, and if the file is gone the session was
+   * destroyed, by this process or another, and the save comes from a request that was in flight
+   * then: it must not bring the session back. A save for an id not in here creates the file.
+   * This memory is not the repository's cache, whose evictions follow bytes; forgetting an id
+   * that may still be in flight is reported.
+   */
+  readonly #known = new Map<string, number>()
+  #warnedForgotten = false
+
+  /**
+   * Opens (and creates when missing) the directory of the session files.
+   * @param options The directory of the session files, or the options.
+   * @param earlier Whose files `legacyFiles` reads.
+   * @throws {TypeError} When the directory or an option is invalid, or an option is unknown (the
+   *   message suggests the closest known name: "did you mean `pruneInterval`?").
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created, or a file
+   *   is where it should be; `ERR_UNSAFE_DIRECTORY` when another user could write it (see
+   *   `allowSharedDirectory`).
+   */
+  constructor(options: string | SessionFilesOptions, earlier: EarlierStore) {
+    const given = typeof options === 'string' ? { directory: options } : (options ?? {})
+    if (typeof given !== 'object') {
+      throw new TypeError(
+        `\`options\` must be a directory or an object with a \`directory\`, got ${show(options)}`,
+      )
+    }
+    checkOptionNames(given, SESSION_OPTION_NAMES)
+    const { directory, ttl, touchAfter, pruneInterval, legacyFiles, ...passed } =
+      given as SessionFilesOptions
+    this.#ttl = ttl ?? 86_400_000
+    if (!Number.isSafeInteger(this.#ttl) || this.#ttl <= 0) {
+      throw new TypeError(`\`ttl\` must be a positive number of milliseconds, got ${show(ttl)}`)
+    }
+    if (legacyFiles !== undefined && typeof legacyFiles !== 'boolean') {
+      throw new TypeError(`\`legacyFiles\` must be a boolean, got ${show(legacyFiles)}`)
+    }
+    const legacy = legacyFiles !== false
+    const renamed = legacy && earlier === '@itrocks/fastify-file-session-store@0.3'
+    this.#unstamped = legacy && !renamed ? sessionFileStoreSessions(this.#ttl) : undefined
+    // Session ids are credentials: whatever the repository reports names them by fingerprint.
+    this.logger = redactLogger(passed.logger ?? warningLogger)
+    this.repository = new JsonFileRepository(directory, {
+      ...passed,
+      logger: this.logger,
+      touchAfter: touchAfter ?? 60_000,
+      pruneInterval: pruneInterval ?? 600_000,
+      maxFileSize: passed.maxFileSize ?? 1024 * 1024,
+      ...(renamed ? { legacyFiles: legacySessions(this.#ttl) } : {}),
+    })
+    this.directory = directory
+    if (this.#ttl < SHORT_TTL) {
+      this.#warn(
+        `\`ttl\` is ${this.#ttl} ms (${this.#ttl / 1000} s): FileStore durations are milliseconds, not seconds (for ${this.#ttl} seconds, write \`ttl: ${this.#ttl * 1000}\`)`,
+        { ttl: this.#ttl },
+      )
+    }
+  }
+
+  /**
+   * The file of a session.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY` for an id that cannot name a file.
+   */
+  path(sessionId: string): string {
+    try {
+      return this.repository.path(sessionId)
+    } catch (error) {
+      throw redactError(error)
+    }
+  }
+
+  /**
+   * A session as its framework gets it (the file's expiry in `cookie.expires`): `null` when it
+   * is missing, expired, corrupt or its id cannot name a file. A file of session-file-store is
+   * converted to the store's own format here (or removed when it has expired).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be read (or converted),
+   *   `ERR_CLOSED`.
+   */
+  get(sessionId: string): Promise<S | null> {
+    // One promise hop from the repository: this is the path of every request.
+    return this.repository.getEntry(sessionId).then(
+      (entry) => {
+        if (!entry) return null
+        this.#remember(sessionId)
+        if (entry.expiresAt === undefined && this.#unstamped) return this.#convert(entry)
+        return this.#toSession(sessionId, entry) as S | null
+      },
+      (error: unknown) => {
+        // A cookie holding an id we could never have issued is a stranger's, not a fault.
+        if (error instanceof JsonFileRepositoryError && error.code === 'ERR_INVALID_KEY') {
+          return null
+        }
+        throw redactError(error)
+      },
+    )
+  }
+
+  /**
+   * Saves a session. Writes the file only when the session changed; when only its expiry
+   * moved, moves the file's expiry (see `touchAfter`). A session loaded or destroyed here whose
+   * file is gone was destroyed: its save writes nothing (logged at debug, by fingerprint), so a
+   * request in flight during a logout cannot bring the session back.
+   * @param session The session; its `cookie` is read through its `toJSON()` when it has one.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY` for an id that cannot name a file,
+   *   `ERR_INVALID_VALUE` for a session JSON cannot hold or larger than `maxFileSize`, `ERR_IO`,
+   *   `ERR_CLOSED`.
+   * @throws {TypeError} When `session` is not an object.
+   */
+  set(sessionId: string, session: object): Promise<void> {
+    const saved = attempt(() => {
+      const { record, expiresAt } = this.#toRecord(session)
+      const update = this.#known.has(sessionId)
+      return this.repository.set(sessionId, record, { expiresAt, update })
+    }).then((stored) => {
+      if (!stored) {
+        this.logger.debug?.(
+          { session: fingerprint(sessionId) },
+          'save of a destroyed session dropped',
+        )
+      }
+    })
+    return redacted(saved)
+  }
+
+  /**
+   * Moves a session's expiry to what its cookie says, without rewriting it.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`, `ERR_IO`, `ERR_CLOSED`.
+   * @throws {TypeError} When `session` is not an object.
+   */
+  touch(sessionId: string, session: object): Promise<void> {
+    const touched = attempt(() =>
+      this.repository.touch(sessionId, this.#toRecord(session).expiresAt),
+    )
+    return redacted(touched.then(() => {}))
+  }
+
+  /**
+   * Removes a session, remembering its id first: a save in flight cannot bring it back.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  destroy(sessionId: string): Promise<void> {
+    return redacted(this.#destroy(sessionId))
+  }
+
+  /**
+   * Every live session with its id and last save.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  list(): Promise<StoredSessionRecord<S>[]> {
+    return redacted(this.#list())
+  }
+
+  /**
+   * The number of live sessions.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  length(): Promise<number> {
+    return redacted(this.#length())
+  }
+
+  /**
+   * Removes every session.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  clear(): Promise<void> {
+    return redacted(this.repository.clear().then(() => {}))
+  }
+
+  /**
+   * Converts every file of the earlier store left in the directory now, rather than when each
+   * is met. Idempotent, and safe while servers run.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   * @throws {TypeError} With the option `legacyFiles: false`.
+   */
+  migrate(): Promise<MigrationReport> {
+    if (!this.#unstamped) return redacted(this.repository.migrate())
+    return redacted(this.#migrateUnstamped())
+  }
+
+  /**
+   * Removes the files of expired sessions now.
+   * @returns How many were removed.
+   * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`.
+   */
+  prune(): Promise<number> {
+    return redacted(this.repository.prune())
+  }
+
+  /**
+   * Waits for the writes under way and stops the prune timer.
+   * @throws Never.
+   */
+  close(): Promise<void> {
+    return this.repository.close()
+  }
+
+  /** What the framework gets for a stored entry. */
+  #toSession(sessionId: string, entry: RepositoryEntry<SessionRecord>): SessionRecord | null {
+    const session = recordToSession(entry)
+    if (!session)
+      this.#warn(`The file of session ${fingerprint(sessionId)} holds no session object`)
+    return session
+  }
+
+  /**
+   * A session-file-store file, read (`entry`) with no expiry on it: written again as the store's
+   * own (its expiry on the file, as session-file-store judged it), or removed when expired.
+   */
+  async #convert(entry: RepositoryEntry<SessionRecord>): Promise<S | null> {
+    const converted = (this.#unstamped as LegacyFormat).convert(entry.value, entry.changedAt)
+    if (!converted) return this.#toSession(entry.key, entry) as S | null
+    const value = converted.value as SessionRecord
+    const { expiresAt } = converted
+    if (isExpired(expiresAt)) {
+      await this.repository.delete(entry.key)
+      return null
+    }
+    await this.repository.set(entry.key, value, { expiresAt, update: true })
+    return recordToSession({ value, expiresAt }) as S | null
+  }
+
+  async #migrateUnstamped(): Promise<MigrationReport> {
+    const report: MigrationReport = { migrated: 0, superseded: 0, expired: 0, corrupt: 0 }
+    for await (const info of this.repository.list()) {
+      if (info.expiresAt !== undefined) continue
+      const session = await this.get(info.key)
+      if (session) report.migrated++
+      else report.expired++
+    }
+    return report
+  }
+
+  async #destroy(sessionId: string): Promise<void> {
+    this.#remember(sessionId)
+    try {
+      await this.repository.delete(sessionId)
+    } catch (error) {
+      // No file can exist for an id that cannot name one.
+      if (!(error instanceof JsonFileRepositoryError && error.code === 'ERR_INVALID_KEY')) {
+        throw error
+      }
+    }
+  }
+
+  async #list(): Promise<StoredSessionRecord<S>[]> {
+    const sessions: StoredSessionRecord<S>[] = []
+    for await (const key of this.repository.keys()) {
+      const entry = await this.repository.getEntry(key)
+      const data = entry && (this.#toSession(key, entry) as S | null)
+      if (data && entry) sessions.push({ id: key, data, updatedAt: new Date(entry.changedAt) })
+    }
+    return sessions
+  }
+
+  async #length(): Promise<number> {
+    let length = 0
+    for await (const _ of this.repository.keys()) length++
+    return length
+  }
+
+  /**
+   * The record to store and its expiry. A cookie's `expires` moves on every rolling request: it
+   * is kept as the file's expiry, not in the JSON, so that a session whose data did not change
+   * is not rewritten.
+   */
+  #toRecord(session: object): { record: SessionRecord; expiresAt: number } {
+    if (typeof session !== 'object' || session === null || Array.isArray(session)) {
+      throw new TypeError(`\`session\` must be an object, got ${show(session)}`)
+    }
+    const source = session as SessionRecord & { cookie?: { toJSON?: () => object } }
+    const cookie =
+      typeof source.cookie?.toJSON === 'function' ? source.cookie.toJSON() : source.cookie
+    return toSessionRecord(source, cookie, Date.now() + this.#ttl)
+  }
+
+  /** Notes that `sessionId` was loaded or destroyed now (see `#known`). */
+  #remember(sessionId: string): void {
+    const now = Date.now()
+    this.#known.delete(sessionId)
+    this.#known.set(sessionId, now)
+    if (this.#known.size <= KNOWN_SESSIONS) return
+    const [oldest, usedAt] = this.#known.entries().next().value as [string, number]
+    this.#known.delete(oldest)
+    if (now - usedAt < IN_FLIGHT && !this.#warnedForgotten) {
+      this.#warnedForgotten = true
+      this.#warn(
+        `More than ${KNOWN_SESSIONS} sessions were used within a minute: a save racing a logout may bring a session back`,
+      )
+    }
+  }
+
+  #warn(message: string, details: object = {}): void {
+    this.logger.warn(details, message)
+  }
+}
+
+/**
+ * Settles a node-style callback from a promise: once, asynchronously, outside any `try` (an
+ * error the callback throws is not caught and does not call it again). An error names its
+ * session by fingerprint (see `redactError`): frameworks pass it on to their error handler,
+ * which logs it and may put its message in the 500 response.
+ * @throws Never (what `callback` throws is an unhandled rejection, as for any callback).
+ */
+export function settle<T>(
+  promise: Promise<T>,
+  callback: (error: unknown, value?: T) => void,
+): void {
+  promise.then(
+    (value) => callback(null, value),
+    (error) => callback(redactError(error)),
+  )
+}
+
+const warningLogger: Logger = {
+  warn: (_, message) => process.emitWarning(message ?? 'warning', 'FileStore'),
+  error: (_, message) => process.emitWarning(message ?? 'error', 'FileStore'),
+}
+
+/** The promise `start` returns, or a rejected one when it throws. */
+function attempt<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start()
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
+/** `promise`, with its error naming its session by fingerprint (see `redactError`). */
+function redacted<T>(promise: Promise<T>): Promise<T> {
+  return promise.catch((error) => Promise.reject(redactError(error)))
+}
