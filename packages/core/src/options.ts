@@ -137,10 +137,11 @@ export interface NormalizedOptions {
   forms: [Form, ...Form[]]
 }
 
-const warningLogger: Logger = {
-  warn: (object, message) => process.emitWarning(message ?? describe(object), 'JsonFileRepository'),
-  error: (object, message) =>
-    process.emitWarning(message ?? describe(object), 'JsonFileRepository'),
+/** The default logger: each report is a process warning of type `type`. */
+export function warningLogger(type: string): Logger {
+  const warn = (object: object, message?: string) =>
+    process.emitWarning(message ?? describe(object), type)
+  return { warn, error: warn }
 }
 
 function describe(object: object): string {
@@ -290,7 +291,7 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     directoryMode: options.directoryMode ?? 0o700,
     pruneInterval: options.pruneInterval ?? 0,
     touchAfter: options.touchAfter ?? 0,
-    logger: options.logger ?? warningLogger,
+    logger: options.logger ?? warningLogger('JsonFileRepository'),
     readOnly: options.readOnly ?? false,
     maxFileSize: options.maxFileSize ?? 16 * 1024 * 1024,
     allowSharedDirectory: options.allowSharedDirectory ?? false,

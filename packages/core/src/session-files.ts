@@ -17,6 +17,7 @@ import {
   type Logger,
   OPTION_NAMES,
   show,
+  warningLogger,
 } from './options'
 import { fingerprint, redactError, redactLogger } from './redaction'
 import {
@@ -195,7 +196,7 @@ export class SessionFiles<S = SessionRecord> {
     const renamed = legacy && earlier === '@itrocks/fastify-file-session-store@0.3'
     this.#unstamped = legacy && !renamed ? sessionFileStoreSessions(this.#ttl) : undefined
     // Session ids are credentials: whatever the repository reports names them by fingerprint.
-    this.logger = redactLogger(passed.logger ?? warningLogger)
+    this.logger = redactLogger(passed.logger ?? warningLogger('FileStore'))
     this.repository = new JsonFileRepository(directory, {
       ...passed,
       logger: this.logger,
@@ -465,11 +466,6 @@ export function settle<T>(
     (value) => callback(null, value),
     (error) => callback(redactError(error)),
   )
-}
-
-const warningLogger: Logger = {
-  warn: (_, message) => process.emitWarning(message ?? 'warning', 'FileStore'),
-  error: (_, message) => process.emitWarning(message ?? 'error', 'FileStore'),
 }
 
 /** The promise `start` returns, or a rejected one when it throws. */

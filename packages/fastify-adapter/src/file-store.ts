@@ -6,6 +6,7 @@ import {
   SessionFiles,
   type SessionFilesOptions,
   type SessionRecord,
+  type StoredSessionRecord,
   settle,
 } from 'json-file-repository'
 
@@ -24,12 +25,7 @@ export interface FileStoreOptions extends SessionFilesOptions {
 }
 
 /** A session as {@link FileStore.list} gives it, as @itrocks/fastify-file-session-store 0.3 did. */
-export interface StoredSession {
-  id: string
-  data: Session
-  /** When the session was last saved (or its expiry moved). */
-  updatedAt: Date
-}
+export type StoredSession = StoredSessionRecord<Session>
 
 type Callback = (error?: unknown) => void
 type SessionCallback = (error: unknown, session?: Session | null) => void
