@@ -75,6 +75,7 @@ async function main(argv: string[]): Promise<void> {
     legacy: { type: 'boolean' },
     ttl: { type: 'string' },
     'key-file': { type: 'string' },
+    since: { type: 'string' },
     ...command.options,
   })
   if (values.help) return print(`Usage: ${NAME} ${command.usage}\n\n${command.help}`)
@@ -91,7 +92,7 @@ async function main(argv: string[]): Promise<void> {
   if (legacy && !writable) throw new UsageError(`--legacy converts files: ${name} changes none`)
   if (!legacy && values.ttl !== undefined) throw new UsageError('--ttl goes with --legacy')
   const format = legacy ? legacySessions(ttlOf(values.ttl)) : undefined
-  const encryption = await encryptionFor(command, directory, values)
+  const encryption = await encryptionFor(command, directory, values, legacy)
   const repository = openRepository(directory, writable, format, encryption)
   try {
     await command.run(repository, args, values)

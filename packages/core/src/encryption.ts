@@ -4,7 +4,7 @@
  * file so that reading picks the right key without trying them all. The file name is the
  * additional authenticated data: a file moved to another entry's name fails authentication.
  *
- * A sealed file is ASCII: `jfr1.<key id>.<iv>.<tag>.<ciphertext>`, each part base64url, which
+ * A sealed file is ASCII: `jfr2.<key id>.<iv>.<tag>.<ciphertext>`, each part base64url, which
  * no JSON text can start with, so plain and sealed files are told apart without guessing.
  */
 import {
@@ -26,13 +26,25 @@ export interface EncryptionOptions {
   keys: readonly EncryptionKey[]
   /**
    * While turning encryption on or off in a directory that servers use: `'encrypting'` also
-   * reads unencrypted entries, `'decrypting'` writes unencrypted entries and still reads
-   * encrypted ones. Either moves an entry to the form it writes on its next write.
+   * reads unencrypted entries (those older than `since` only), `'decrypting'` writes
+   * unencrypted entries and still reads encrypted ones (preferred when both exist). Either
+   * moves an entry to the form it writes on its next write. Without it, no unencrypted file is
+   * ever read: not an entry's, nor an earlier store's (`legacyFiles`).
    */
   transition?: 'encrypting' | 'decrypting'
+  /**
+   * With `transition: 'encrypting'`: an unencrypted file (an entry's, or an earlier store's)
+   * changed at or after this time is not read, since anyone who can write the directory could
+   * have planted it. Set it to when the last server that writes unencrypted files stopped; the
+   * file's change time (`ctime`) is compared, which no one but root can set back.
+   * @default when the repository is opened
+   */
+  since?: Date | number
 }
 
-const VERSION = 'jfr1'
+// jfr2: the plaintext starts with `[key, expiry]` (jfr1 held the key alone: its expiry was the
+// file's modification time only, which whoever can write the directory can move).
+const VERSION = 'jfr2'
 const SALT = 'json-file-repository'
 const IV_BYTES = 12
 const TAG_BYTES = 16

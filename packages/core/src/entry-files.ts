@@ -17,8 +17,12 @@ import { sealedSize } from './encryption'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
+  allOf,
+  type Check,
   close,
+  filesExist,
   fstat,
+  fsync,
   futimes,
   lstat,
   open,
@@ -29,10 +33,19 @@ import {
   type Signature,
   sameSignature,
   signature,
+  stillSame,
   unlink,
   writeFileAtomic,
 } from './file-io'
-import { type Form, formOfName, parse } from './format'
+import {
+  expiryOf,
+  type Form,
+  formOfName,
+  type Payload,
+  parse,
+  plainForm,
+  readOrder,
+} from './format'
 import { isSealedName, quarantineFileName, tempFileName } from './keys'
 import type { NormalizedOptions } from './options'
 import type { Snapshot, SnapshotCache } from './snapshot-cache'
@@ -62,6 +75,8 @@ export class EntryFiles {
   #warnedClampedTimes = false
   /** With `fsync`: flushes the directory after a rename or an unlink, shared between calls. */
   readonly #directorySync: DirectorySync | undefined
+  /** The forms in the order reads try them (see `readOrder`). */
+  readonly #readOrder: Form[]
 
   constructor(
     directory: string,
@@ -83,6 +98,7 @@ export class EntryFiles {
       owners: options.allowSharedDirectory ? undefined : trustedOwners(),
     }
     this.#sealedLimits = { ...this.#limits, maxSize: sealedSize(options.maxFileSize) }
+    this.#readOrder = readOrder(options.forms)
   }
 
   /** The path of the file named `name` in the directory. */
@@ -92,9 +108,9 @@ export class EntryFiles {
 
   /**
    * Reads, checks and caches the file of `key`: `undefined` when missing, expired or bad.
-   * When it is missing, the entry's file in a previous form is read instead (not cached: the
-   * cache answers for the current file only), and when there is none either, what `missing`
-   * resolves to.
+   * The entry's files in the other forms are read too, sealed ones first (see `readOrder`); only
+   * the current form's is cached (the cache answers for the current file only). When there is
+   * none, what `missing` resolves to.
    * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read or moved aside.
    */
   async load<T>(
@@ -102,16 +118,19 @@ export class EntryFiles {
     file: string,
     missing?: () => Promise<RepositoryEntry<T> | undefined>,
   ): Promise<RepositoryEntry<T> | undefined> {
-    const [current, ...previous] = this.#options.forms
-    const entry = await this.#load<T>(key, file, current)
-    if (entry !== null) return entry
-    this.#cache.delete(key)
-    for (const form of previous) {
-      const name = form.name(key)
-      const found = name === undefined ? null : await this.#load<T>(key, this.file(name), form)
+    const [current] = this.#options.forms
+    for (const form of this.#readOrder) {
+      const name = form === current ? file : form.name(key)
+      const found = name === undefined ? null : await this.#load<T>(key, this.#fileOf(name), form)
       if (found !== null) return found
+      if (form === current) this.#cache.delete(key)
     }
     return missing?.()
+  }
+
+  /** `name` as a path in the directory, or `file`, already one, as it is. */
+  #fileOf(nameOrFile: string): string {
+    return nameOrFile.startsWith(this.#prefix) ? nameOrFile : this.file(nameOrFile)
   }
 
   /** Like `load` for the file of `key` in `form`; `null` when it is missing. */
@@ -123,19 +142,20 @@ export class EntryFiles {
     const result = await this.read(key, file)
     if (result === undefined) return null
     if ('notAFile' in result) {
-      await this.quarantine(key, file, result.notAFile)
+      await this.quarantine(key, file, result.notAFile, result.stats?.ino)
       return undefined
     }
     const { text, stats } = result
-    const expiresAt = mtimeToExpiry(stats.mtimeMs)
-    if (isExpired(expiresAt)) return this.missExpired(key, file, signature(stats))
-    let json: string
+    if (!form.sealed && !this.isPlainReadable(stats)) {
+      await this.quarantine(key, file, PLANTED, stats.ino)
+      return null
+    }
+    let payload: Payload
     let value: T
     try {
-      const payload = form.decode(path.basename(file), text)
+      payload = form.decode(path.basename(file), text)
       if (payload.key !== key) throw new Error('another key')
-      json = payload.json
-      value = parse(json)
+      value = parse(payload.json)
     } catch {
       const what =
         text === ''
@@ -146,9 +166,25 @@ export class EntryFiles {
       await this.quarantine(key, file, what, stats.ino)
       return undefined
     }
-    const snapshot: Snapshot = { json, signature: signature(stats), expiresAt }
+    const expiresAt = expiryOf(mtimeToExpiry(stats.mtimeMs), payload)
+    if (isExpired(expiresAt)) return this.missExpired(key, file, signature(stats))
+    const snapshot: Snapshot = { json: payload.json, signature: signature(stats), expiresAt }
     if (form === this.#options.forms[0]) this.#cache.set(key, snapshot)
     return toEntry(key, value, snapshot)
+  }
+
+  /**
+   * Whether an unencrypted file (an entry's or an earlier store's) with these stats may be
+   * read: with encryption on, only during `'encrypting'` and if it changed before
+   * `encryption.since` (see `NormalizedOptions.plainBefore`).
+   */
+  isPlainReadable(stats: fs.Stats): boolean {
+    return stats.ctimeMs < this.#options.plainBefore
+  }
+
+  /** Whether any unencrypted file may be read (see `isPlainReadable`). */
+  get readsPlain(): boolean {
+    return this.#options.plainBefore > Number.NEGATIVE_INFINITY
   }
 
   /**
@@ -196,10 +232,12 @@ export class EntryFiles {
 
   /**
    * Writes `json` to the file of `key` atomically, with its expiry on it before the rename,
-   * then removes its files in previous forms. With `only: 'existing'`, only if the entry exists
-   * (see `replaceOnly` of `writeFileAtomic`; in a previous form, it is written anew in the
-   * current one); with `only: 'new'`, only if it does not, in any form (see `exclusive`).
-   * @returns Whether it wrote: `false` only when `only` found the entry missing, or there.
+   * then removes its files in the other forms. Checked last before the rename (a delete that
+   * lands before it wins, see `AtomicWriteOptions.check`): with `only: 'existing'`, that the
+   * entry exists in some form (then it is written in the current one); with `only: 'new'`,
+   * that it exists in none (and the current file is linked, never replaced: see `exclusive`);
+   * with `from`, that the file the value was read from is still the version seen.
+   * @returns Whether it wrote: `false` only when one of these checks said no.
    * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be written or removed, or the
    *   directory flushed.
    */
@@ -209,21 +247,29 @@ export class EntryFiles {
     json: string,
     expiresAt: number | undefined,
     only?: 'existing' | 'new',
+    from?: { file: string; seen: Signature },
   ): Promise<boolean> {
     // A cached entry was read from or written to the current file: no other form is left.
-    const previous = this.#cache.get(key) === undefined ? this.#previousFiles(key) : []
-    if (only !== undefined && (await this.#anyFile(key, previous))) {
-      if (only === 'new') return false
-      only = undefined
-    }
+    const others = this.#cache.get(key) === undefined ? this.#otherFiles(key) : []
     // Until the write is done the cache must not answer for this key.
     this.#cache.delete(key)
     const name = path.basename(file)
-    const text = this.#options.forms[0].encode(key, name, json)
+    const text = this.#options.forms[0].encode(key, name, json, expiresAt)
+    const checks: Check[] = []
+    if (only === 'existing') checks.push(filesExist([file, ...others], true))
+    // The file a move reads from is one of the others: it is checked by `from`.
+    if (only === 'new')
+      checks.push(
+        filesExist(
+          others.filter((other) => other !== from?.file),
+          false,
+        ),
+      )
+    if (from) checks.push(stillSame(from.file, from.seen))
     const options = {
       ...this.#writeOptions(expiryToMtime(expiresAt)),
-      replaceOnly: only === 'existing',
       exclusive: only === 'new',
+      ...(checks.length > 0 ? { check: allOf(checks) } : {}),
     }
     for (let attempt = 1; ; attempt++) {
       const temp = this.#prefix + tempFileName(name, this.#nextTempId())
@@ -234,10 +280,12 @@ export class EntryFiles {
         if (stats === undefined) return false
         this.#counters.writes++
         const stored = mtimeToExpiry(stats.mtimeMs)
-        if (expiresAt !== undefined && stored !== expiresAt) this.#warnClampedTimes(file)
+        if (expiresAt !== undefined && stored !== expiresAt)
+          this.#warnClampedTimes(expiresAt, stats.mtimeMs)
         // The expiry the file holds: it differs from `expiresAt` only where times are clamped.
-        this.#cache.set(key, { json, signature: signature(stats), expiresAt: stored })
-        for (const other of previous) await this.#unlink(key, other)
+        const held = this.#options.forms[0].sealed ? expiresAt : stored
+        this.#cache.set(key, { json, signature: signature(stats), expiresAt: held })
+        for (const other of others) await this.#unlink(key, other)
         await this.#directorySync?.sync()
         return true
       } catch (error) {
@@ -263,10 +311,11 @@ export class EntryFiles {
   }
 
   /**
-   * Moves the entry of `key` in the file `name` (of a previous form) to its current file,
-   * keeping its expiry, and removes the old file unless it changed since it was read. A
-   * current file already there is newer and is kept (the same `exclusive` write as a legacy
-   * conversion): then only the old file goes.
+   * Moves the entry of `key` in the file `name` (of another form) to its current file, keeping
+   * its expiry, then removes the old file unless it changed since it was read. The new file is
+   * linked only while the old one is still the version read (a logout that removed it wins)
+   * and no current file is there (a current file is newer: then only the old file goes). An
+   * unencrypted file planted since `encryption.since` is not moved (see `isPlainReadable`).
    * @returns Whether the old file held a live entry of `key` to move.
    * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read, written or removed,
    *   or the directory flushed.
@@ -277,24 +326,13 @@ export class EntryFiles {
     const payload = form && (await this.#payload(name, file, form))
     const target = this.#options.forms[0].name(key)
     if (!payload || payload.key !== key || target === undefined || target === name) return false
-    if (isExpired(mtimeToExpiry(payload.stats.mtimeMs)) || !isJson(payload.json)) return false
-    this.#cache.delete(key)
+    if (!form.sealed && !this.isPlainReadable(payload.stats)) return false
+    const expiresAt = expiryOf(mtimeToExpiry(payload.stats.mtimeMs), payload)
+    if (isExpired(expiresAt) || !isJson(payload.json)) return false
+    const seen = signature(payload.stats)
     const targetFile = this.file(target)
-    const temp = this.#prefix + tempFileName(target, this.#nextTempId())
-    this.#writing.add(temp)
-    this.#targets.add(targetFile)
-    try {
-      const text = this.#options.forms[0].encode(key, target, payload.json)
-      const options = this.#writeOptions(payload.stats.mtimeMs / 1000)
-      await writeFileAtomic(targetFile, temp, text, { ...options, exclusive: true })
-      this.#counters.writes++
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') throw ioError('move', key, targetFile, error)
-    } finally {
-      this.#writing.delete(temp)
-      this.#targets.delete(targetFile)
-    }
-    await this.removeIfUnchanged(key, file, signature(payload.stats))
+    await this.write(key, targetFile, payload.json, expiresAt, 'new', { file, seen })
+    await this.removeIfUnchanged(key, file, seen)
     await this.syncDirectory('move', key, file)
     return true
   }
@@ -315,7 +353,8 @@ export class EntryFiles {
   /**
    * Moves the expiry of the file of `key` (in a previous form when it has none in the current
    * one). With `expected`, only when the file is still the version cached (else resolves to
-   * `false` and the caller writes the whole value).
+   * `false` and the caller writes the whole value). A sealed entry holds its expiry in its seal
+   * too: it is written anew (see `#reseal`). With `fsync`, the new time is flushed.
    * @returns Whether there was a file to touch.
    * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be touched.
    */
@@ -325,12 +364,40 @@ export class EntryFiles {
     expiresAt: number | undefined,
     expected?: Snapshot,
   ): Promise<boolean> {
+    if (this.#options.forms[0].sealed) return this.#reseal(key, file, expiresAt, expected)
     if (await this.#touch(key, file, expiresAt, expected)) return true
     if (expected) return false
-    for (const other of this.#previousFiles(key)) {
+    for (const other of this.#otherFiles(key)) {
       if (await this.#touch(key, other, expiresAt)) return true
     }
     return false
+  }
+
+  /**
+   * Writes a sealed entry anew with the expiry `expiresAt`, only while its file is still the
+   * version read (a logout meanwhile wins): that of `expected`, or else read now (once more if
+   * it changed between the read and the write).
+   */
+  async #reseal(
+    key: string,
+    file: string,
+    expiresAt: number | undefined,
+    expected?: Snapshot,
+  ): Promise<boolean> {
+    if (expected)
+      return this.write(key, file, expected.json, expiresAt, undefined, from(file, expected))
+    for (let attempt = 1; ; attempt++) {
+      const entry = await this.load(key, file)
+      if (entry === undefined) return false
+      const read = this.#cache.get(key)
+      // Read from another form (uncached): written in the current one if it still exists.
+      if (read === undefined) {
+        return this.write(key, file, JSON.stringify(entry.value), expiresAt, 'existing')
+      }
+      if (await this.write(key, file, read.json, expiresAt, undefined, from(file, read)))
+        return true
+      if (attempt === 2) return false
+    }
   }
 
   async #touch(
@@ -355,6 +422,9 @@ export class EntryFiles {
       if (expected && !current) return false
       const mtime = expiryToMtime(expiresAt)
       await futimes(fd, mtime, mtime)
+      // A change of the expiry alone is flushed too: else a power cut could bring back the
+      // earlier one (rarely costly: with `touchAfter`, an entry is touched once a while).
+      if (this.#options.fsync) await fsync(fd)
       // Stats of this very inode: if another process has replaced the file meanwhile, the
       // signature cached here does not match the new file and the next get reads it.
       const after = await fstat(fd)
@@ -371,40 +441,31 @@ export class EntryFiles {
   }
 
   /**
-   * Removes the file of `key`, and its files in previous forms; a directory in their place is
-   * moved aside. With `fsync`, flushes the directory after.
+   * Removes the file of `key` in every form, configured or not (an unencrypted file, when
+   * encrypted, would bring the entry back with the next transition); a directory in their place
+   * is moved aside. With `fsync`, flushes the directory after.
    * @returns Whether there was something to remove.
    * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be removed or moved aside, or
    *   the directory flushed.
    */
   async remove(key: string, file: string): Promise<boolean> {
     let removed = false
-    for (const each of [file, ...this.#previousFiles(key)]) {
+    for (const each of [file, ...this.#otherFiles(key, true)]) {
       if (await this.#unlink(key, each)) removed = true
     }
     if (removed) await this.syncDirectory('delete', key, file)
     return removed
   }
 
-  /** The files `key` would have in the previous forms. */
-  #previousFiles(key: string): string[] {
-    const names = this.#options.forms.slice(1).map((form) => form.name(key))
-    return names.filter((name) => name !== undefined).map((name) => this.file(name))
-  }
-
   /**
-   * Whether any of `files`, of `key`, is a regular file.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when one cannot be stat'ed.
+   * The files `key` would have in the other forms read; with `unread`, also in the plain form
+   * when it is not one of them.
    */
-  async #anyFile(key: string, files: string[]): Promise<boolean> {
-    for (const file of files) {
-      try {
-        if ((await lstat(file)).isFile()) return true
-      } catch (error) {
-        if (errorCode(error) !== 'ENOENT') throw ioError('read', key, file, error)
-      }
-    }
-    return false
+  #otherFiles(key: string, unread = false): string[] {
+    const forms = this.#options.forms.slice(1)
+    if (unread && this.#options.forms.every((form) => form.sealed)) forms.push(plainForm)
+    const names = forms.map((form) => form.name(key))
+    return names.filter((name) => name !== undefined).map((name) => this.file(name))
   }
 
   /**
@@ -456,7 +517,8 @@ export class EntryFiles {
 
   /**
    * Removes the file of `key` if `lstat` says, now, that it is an expired entry (no file is
-   * opened), for `prune()`.
+   * opened; but a sealed file whose time says "never", which whoever can write the directory
+   * can set with `touch`, is opened for the expiry sealed in it), for `prune()`.
    * @returns Whether it removed the file.
    */
   async pruneExpired(key: string | undefined, file: string, now: number): Promise<boolean> {
@@ -468,8 +530,36 @@ export class EntryFiles {
       if (errorCode(error) === 'ENOENT') return false
       throw ioError('prune', key ?? '', file, error)
     }
-    if (!stats.isFile() || !isExpired(mtimeToExpiry(stats.mtimeMs), now)) return false
+    if (!stats.isFile()) return false
+    const expiresAt = mtimeToExpiry(stats.mtimeMs)
+    if (expiresAt === undefined && isSealedName(path.basename(file))) {
+      const name = path.basename(file)
+      const form = formOfName(this.#options.forms, name)
+      const payload = form && (await this.#payload(name, file, form))
+      if (!payload || !isExpired(payload.sealedExpiry, now)) return false
+      return this.#removeExpired(payload.key, file, signature(payload.stats))
+    }
+    if (!isExpired(expiresAt, now)) return false
     return this.#unlinkExpired(key, file)
+  }
+
+  /**
+   * Removes the file `name` if it is a regular file: for `clear()`, the files no key of this
+   * configuration names (see `remove`).
+   * @returns Whether it removed one.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
+   */
+  async removeFile(name: string): Promise<boolean> {
+    const file = this.file(name)
+    try {
+      if (!(await lstat(file)).isFile()) return false
+      await unlink(file)
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false
+      throw ioError('delete', '', file, error)
+    }
+    this.#counters.deletes++
+    return true
   }
 
   /**
@@ -551,13 +641,23 @@ export class EntryFiles {
     this.#options.logger.warn({ err: error, key, file, movedTo: aside }, error.message)
   }
 
-  /** Reports once that this filesystem cannot hold the times that store expiries. */
-  #warnClampedTimes(file: string): void {
+  /**
+   * Reports once that this filesystem clamps the modification times that hold expiries (see
+   * expiry.ts), to the time it stored for `wanted`, and what follows.
+   */
+  #warnClampedTimes(wanted: number, mtimeMs: number): void {
     if (this.#warnedClampedTimes) return
     this.#warnedClampedTimes = true
+    const stored = mtimeToExpiry(mtimeMs)
+    const follows =
+      stored !== undefined
+        ? `an expiry after ${new Date(stored).toISOString()} is stored as that time (entries expire earlier than asked)`
+        : this.#options.forms[0].sealed
+          ? 'entries still expire (their expiry is sealed in them too), but `prune()` must open their files to know'
+          : 'entries stored there never expire'
     this.#options.logger.error(
-      { file },
-      `The filesystem of ${this.#directory} cannot store modification times after 2200, where expiries are kept: entries there will not expire`,
+      { expiresAt: wanted },
+      `The filesystem of the directory stores no modification time after ${new Date(mtimeMs).toISOString()}, where expiries are kept 200 years ahead: ${follows}`,
     )
   }
 
@@ -572,6 +672,15 @@ export class EntryFiles {
     return this.#tempPrefix + this.#tempCounter.toString(16)
   }
 }
+
+/** The file a write replaces and the version of it read (see `EntryFiles.write`'s `from`). */
+function from(file: string, read: Snapshot): { file: string; seen: Signature } {
+  return { file, seen: read.signature }
+}
+
+/** Why an unencrypted file is refused while encrypting (see `isPlainReadable`). */
+const PLANTED =
+  'an unencrypted file changed since the transition to encryption began (`encryption.since`): anyone who can write the directory could have planted it'
 
 /** The entry a snapshot of `key` stands for, with `value` parsed from it. */
 export function toEntry<T>(key: string, value: T, snapshot: Snapshot): RepositoryEntry<T> {

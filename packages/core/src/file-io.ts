@@ -10,6 +10,7 @@ export const close = promisify(fs.close)
 export const fstat = promisify(fs.fstat)
 export const lstat = promisify(fs.lstat)
 export const futimes = promisify(fs.futimes)
+export const fsync = promisify(fs.fsync)
 export const rename = promisify(fs.rename)
 export const unlink = promisify(fs.unlink)
 
@@ -115,8 +116,12 @@ export interface AtomicWriteOptions {
   mtime: number
   /** Whether to flush the data to disk before the rename. */
   fsync: boolean
-  /** Only replace a file that exists: when `file` is missing, write nothing. */
-  replaceOnly?: boolean
+  /**
+   * Checked last before the rename (or link): the write goes on only if it calls back `true`,
+   * else the temp file is removed and nothing is written. Whatever changes the directory
+   * between this check and the rename is the one-operation window every writer has.
+   */
+  check?: Check
   /**
    * Never replace a file already at `file`: the write then fails with `EEXIST`. The temp file is
    * linked to `file` (which fails if it exists, atomically) and unlinked, instead of renamed.
@@ -127,8 +132,7 @@ export interface AtomicWriteOptions {
 /**
  * Writes `data` to `temp`, then renames it over `file`: readers see the old or the new whole
  * file, never a part. Resolves to the stats of the new file as it is after the rename, or to
- * `undefined` when `replaceOnly` found no file to replace (checked last before the rename: a
- * file removed between that check and the rename is made again).
+ * `undefined` when `check` said not to write.
  *
  * This is write-file-atomic's recipe (a uniquely named temp file in the same directory, fsync,
  * rename, clean-up in `finally`) written out rather than called, for two guarantees that
@@ -149,7 +153,7 @@ export function writeFileAtomic(
     fs.open(temp, 'wx', options.mode, (error, fd) => {
       if (error) return reject(error)
       let renamed = false
-      let missing = false
+      let refused = false
       let stats: fs.Stats
       series(
         [
@@ -158,19 +162,19 @@ export function writeFileAtomic(
           (done) => fs.futimes(fd, options.mtime, options.mtime, done),
           (done) => (options.fsync ? fs.fsync(fd, done) : done(null)),
           (done) => {
-            if (!options.replaceOnly) return done(null)
-            fs.lstat(file, (error) => {
-              missing = error?.code === 'ENOENT'
-              done(missing ? null : error)
+            if (!options.check) return done(null)
+            options.check((error, proceed) => {
+              refused = proceed !== true
+              done(error)
             })
           },
           (done) => {
-            if (missing) return done(null)
+            if (refused) return done(null)
             if (!options.exclusive) return fs.rename(temp, file, done)
             fs.link(temp, file, (error) => (error ? done(error) : fs.unlink(temp, done)))
           },
           (done) => {
-            if (missing) return done(null)
+            if (refused) return done(null)
             renamed = true
             // Stats of our inode taken after the rename (which moves its ctime): if another
             // process replaces the file after us, its inode differs and caches see the change.
@@ -193,6 +197,52 @@ export function writeFileAtomic(
 }
 
 type Step = (done: (error: Error | null) => void) => void
+
+/** A condition checked with callbacks (see `AtomicWriteOptions.check`). */
+export type Check = (done: (error: Error | null, proceed?: boolean) => void) => void
+
+/**
+ * A check that passes when `file` exists and is a regular file, or when `existing` is `false`,
+ * when it does not: each of `files` in turn for `existing`, all of them for not.
+ */
+export function filesExist(files: readonly string[], existing: boolean): Check {
+  return (done) => {
+    const next = (index: number) => {
+      const file = files[index]
+      if (file === undefined) return done(null, !existing)
+      fs.lstat(file, (error, stats) => {
+        if (error && error.code !== 'ENOENT') return done(error)
+        if (!error && stats.isFile()) return done(null, existing)
+        next(index + 1)
+      })
+    }
+    next(0)
+  }
+}
+
+/**
+ * A check that passes while `file` is still the version seen with `seen`: the file a writer
+ * read and is about to replace or convert has been neither removed (a logout) nor rewritten.
+ */
+export function stillSame(file: string, seen: Signature): Check {
+  return (done) =>
+    fs.lstat(file, (error, stats) => {
+      if (error) done(error.code === 'ENOENT' ? null : error, false)
+      else done(null, sameSignature(stats, seen))
+    })
+}
+
+/** A check that passes when every one of `checks` does (in order, stopping at the first no). */
+export function allOf(checks: readonly Check[]): Check {
+  return (done) => {
+    const next = (index: number) => {
+      const check = checks[index]
+      if (check === undefined) return done(null, true)
+      check((error, proceed) => (error || !proceed ? done(error, false) : next(index + 1)))
+    }
+    next(0)
+  }
+}
 
 /** Runs callback-style steps one after the other, then `done` with the first error, if any. */
 function series(steps: Step[], done: (error: Error | null) => void): void {

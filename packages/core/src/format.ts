@@ -60,6 +60,24 @@ const SAFE = { protoAction: 'remove', constructorAction: 'remove' } as const
 export interface Payload {
   key: string
   json: string
+  /**
+   * In a sealed file only, the expiry sealed with the value (`undefined`: never). The file's
+   * modification time holds it too, for `prune()` to judge from `stat`; it is outside the seal,
+   * so whoever can write the directory can move it, and the earlier of the two counts.
+   */
+  sealedExpiry?: number | undefined
+}
+
+/**
+ * The expiry of an entry whose file's modification time says `mtimeExpiry`: for a sealed file,
+ * the earlier of that and the expiry sealed in it (see `Payload.sealedExpiry`); `undefined` is
+ * never.
+ */
+export function expiryOf(mtimeExpiry: number | undefined, payload: Payload): number | undefined {
+  if (!('sealedExpiry' in payload)) return mtimeExpiry
+  const sealed = payload.sealedExpiry
+  if (sealed === undefined || mtimeExpiry === undefined) return sealed ?? mtimeExpiry
+  return Math.min(sealed, mtimeExpiry)
 }
 
 /** One way of storing an entry: the name of its file and the text in it. */
@@ -67,8 +85,8 @@ export interface Form {
   readonly sealed: boolean
   /** The file name of a valid key, or `undefined` when the name would be too long. */
   name(key: string): string | undefined
-  /** The text of the file `name` that stores `json` for `key`. */
-  encode(key: string, name: string, json: string): string
+  /** The text of the file `name` that stores `json` for `key`, expiring at `expiresAt`. */
+  encode(key: string, name: string, json: string, expiresAt: number | undefined): string
   /**
    * What the file `name` holds (its JSON is not parsed yet).
    * @throws {Error} When the text is no entry of this form for that name (altered, truncated,
@@ -77,7 +95,8 @@ export interface Form {
   decode(name: string, text: string): Payload
 }
 
-const plainForm: Form = {
+/** Plain JSON under a name made of the key: the form without encryption. */
+export const plainForm: Form = {
   sealed: false,
   name: keyToFileName,
   encode: (_key, _name, json) => json,
@@ -95,28 +114,32 @@ function sealedForm(writer: SealingKey, readers: SealingKey[]): Form {
     // The keys of the plain form, no longer: a key is valid in both forms or in neither.
     name: (key) =>
       keyToFileName(key) === undefined ? undefined : sealedFileName(writer.hash(key)),
-    // The key goes in as a JSON string, which holds no raw newline, then the value's JSON.
-    encode: (key, name, json) => writer.seal(name, `${JSON.stringify(key)}\n${json}`),
+    // A header `[key, expiry]` as JSON, which holds no raw newline, then the value's JSON.
+    encode: (key, name, json, expiresAt) =>
+      writer.seal(name, `${JSON.stringify([key, expiresAt ?? null])}\n${json}`),
     decode(name, text) {
       const id = sealedBy(text)
       const opener = readers.find((reader) => reader.id === id)
       if (opener === undefined) throw new Error('sealed by a key not configured')
       const plaintext = opener.open(name, text)
       const newline = plaintext.indexOf('\n')
-      if (newline < 0) throw new Error('no key inside')
-      const key: unknown = parse(plaintext.slice(0, newline))
+      if (newline < 0) throw new Error('no header inside')
+      const header: unknown = parse(plaintext.slice(0, newline))
+      const [key, expiry] = Array.isArray(header) ? header : []
+      if (typeof expiry !== 'number' && expiry !== null) throw new Error('no expiry inside')
       // Authenticated already; this says the sealer named the file after this very key.
       if (typeof key !== 'string' || sealedFileName(opener.hash(key)) !== name) {
         throw new Error('not the file of the key it holds')
       }
-      return { key, json: plaintext.slice(newline + 1) }
+      return { key, json: plaintext.slice(newline + 1), sealedExpiry: expiry ?? undefined }
     },
   }
 }
 
 /**
- * The forms of a repository: the one it writes, then those it also reads, in order (a key's
- * file under previous keys, and during a transition the other of plain and encrypted).
+ * The forms of a repository: the one it writes, then those it also reads (a key's file under
+ * previous keys, and during a transition the other of plain and encrypted). Reads try the
+ * sealed ones first (see `readOrder`).
  * @throws {TypeError} When the `encryption` option is invalid.
  */
 export function formsOf(encryption: EncryptionOptions | undefined): [Form, ...Form[]] {
@@ -126,6 +149,14 @@ export function formsOf(encryption: EncryptionOptions | undefined): [Form, ...Fo
   if (encryption.transition === 'encrypting') return [...sealed, plainForm]
   if (encryption.transition === 'decrypting') return [plainForm, ...sealed]
   return sealed
+}
+
+/**
+ * The order in which reads try `forms`: the sealed ones first, so that during `'decrypting'` a
+ * plain file planted beside an entry's sealed one never wins over it.
+ */
+export function readOrder(forms: readonly Form[]): Form[] {
+  return [...forms.filter((form) => form.sealed), ...forms.filter((form) => !form.sealed)]
 }
 
 /** The form among `forms` that a file named `name` is stored in, if any. */

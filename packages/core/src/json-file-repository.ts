@@ -346,8 +346,11 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   }
 
   /**
-   * Removes every entry. Foreign and quarantined files are left alone.
-   * @returns How many entries were removed.
+   * Removes every entry, in every form: also the files no key of this configuration reads (the
+   * unencrypted ones when encrypted, those of a key no longer configured, legacy files not yet
+   * converted), which a later configuration would read. Foreign and quarantined files are left
+   * alone.
+   * @returns How many files were removed.
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    */
   async clear(): Promise<number> {
@@ -355,7 +358,15 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     let removed = 0
     // keys(), not every entry-like name: a directory or symlink there is not an entry to count.
     for await (const key of this.keys()) if (await this.delete(key)) removed++
-    return removed
+    const leftover = (name: string) =>
+      fileNameToKey(name) !== undefined ||
+      isSealedName(name) ||
+      (this.#legacy !== undefined && legacyFileNameToKey(name) !== undefined)
+    const visit = async (name: string) =>
+      Number(leftover(name) && (await this.#files.removeFile(name)))
+    return (
+      removed + (await visitNames(this.directory, PRUNE_CONCURRENCY, () => this.#closed, visit))
+    )
   }
 
   /**

@@ -5,7 +5,8 @@
  * `migrate`) is converted once into the current format:
  * - its entry is written as `<key>.json` only if no such file exists (a hard link, which fails
  *   atomically when it does): a current file is newer than any legacy one, so it wins, and a save
- *   made meanwhile by any process is never overwritten;
+ *   made meanwhile by any process is never overwritten; and only while the legacy file is still
+ *   the one read, so that a revocation (`delete`, `rm`) made meanwhile by another process wins;
  * - then the legacy file is removed, unless it changed since it was read.
  * A crash between the two leaves both: the current file is the one read, and the next `prune()`
  * or `migrate()` removes the other.
@@ -39,7 +40,8 @@ export class LegacyFiles {
    *   or removed, or the directory flushed.
    */
   async migrate(key: string, file: string): Promise<Migration> {
-    if (legacyFileNameToKey(key) === undefined) return 'missing'
+    // Encrypted, no unencrypted file is read: a legacy one waits for a transition, or a delete.
+    if (!this.#files.readsPlain || legacyFileNameToKey(key) === undefined) return 'missing'
     const legacy = this.#files.file(key)
     // Within the same limits as an entry's file: a huge or foreign one is moved aside.
     const result = await this.#files.read(key, legacy)
@@ -51,7 +53,10 @@ export class LegacyFiles {
       return 'corrupt'
     }
     const { text, stats } = result
-    const converted = this.#convert(key, text, stats.mtimeMs)
+    const converted = this.#files.isPlainReadable(stats)
+      ? this.#convert(key, text, stats.mtimeMs)
+      : 'an unencrypted file changed since the transition to encryption began (`encryption.since`)'
+
     if (typeof converted === 'string') {
       await this.#files.quarantine(key, legacy, converted, stats.ino)
       return 'corrupt'
@@ -61,8 +66,13 @@ export class LegacyFiles {
       await this.#files.removeIfUnchanged(key, legacy, signature(stats))
       return 'expired'
     }
-    const written = await this.#files.write(key, file, json, expiresAt, 'new')
-    await this.#files.removeIfUnchanged(key, legacy, signature(stats))
+    // Linked only while the legacy file is still the one read: a revocation meanwhile wins.
+    const seen = signature(stats)
+    const written = await this.#files.write(key, file, json, expiresAt, 'new', {
+      file: legacy,
+      seen,
+    })
+    await this.#files.removeIfUnchanged(key, legacy, seen)
     // With `fsync`, the new file and the legacy one's removal survive a power loss together.
     await this.#files.syncDirectory('delete', key, legacy)
     return written ? 'migrated' : 'superseded'

@@ -135,6 +135,12 @@ export interface NormalizedOptions {
   legacyFiles: LegacyFormat | undefined
   /** The form entries are written in, then the forms they are also read from. */
   forms: [Form, ...Form[]]
+  /**
+   * An unencrypted file, an entry's or a legacy one, is read only if its `ctime` is before
+   * this: `Infinity` without encryption or while decrypting, `encryption.since` while
+   * encrypting, and `-Infinity` (none) when encrypted (see `EncryptionOptions.transition`).
+   */
+  plainBefore: number
 }
 
 /** The default logger: each report is a process warning of type `type`. */
@@ -186,6 +192,7 @@ const CACHE_OPTION_NAMES = Object.keys({
 const ENCRYPTION_OPTION_NAMES = Object.keys({
   keys: true,
   transition: true,
+  since: true,
 } satisfies Record<keyof EncryptionOptions, true>)
 
 /** The Levenshtein distance between two strings: the fewest edits that turn one into the other. */
@@ -254,6 +261,21 @@ function checkEncryption(encryption: EncryptionOptions | undefined): void {
     "'encrypting', 'decrypting' or undefined",
     transition,
   )
+  const since = encryption.since instanceof Date ? encryption.since.getTime() : encryption.since
+  check(
+    since === undefined || (transition === 'encrypting' && Number.isFinite(since)),
+    'encryption.since',
+    "a Date or a number of milliseconds, with `transition: 'encrypting'`",
+    encryption.since,
+  )
+}
+
+/** See `NormalizedOptions.plainBefore`. */
+function plainBefore(encryption: EncryptionOptions | undefined): number {
+  if (encryption === undefined || encryption.transition === 'decrypting') return Infinity
+  if (encryption.transition !== 'encrypting') return -Infinity
+  const { since } = encryption
+  return since === undefined ? Date.now() : since instanceof Date ? since.getTime() : since
 }
 
 /** What kind of value `value` is, without showing it. */
@@ -297,6 +319,7 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
     allowSharedDirectory: options.allowSharedDirectory ?? false,
     legacyFiles: options.legacyFiles,
     forms: formsOf(options.encryption),
+    plainBefore: plainBefore(options.encryption),
   }
   const { cache: bounds, logger } = normalized
   if (bounds) {

@@ -131,10 +131,13 @@ const SESSION_OPTION_NAMES = [
 
 /** A `ttl` below this is most likely a number of seconds. */
 const SHORT_TTL = 60_000
-/** How many session ids a store remembers having loaded or destroyed (see `#known`). */
-const KNOWN_SESSIONS = 100_000
-/** A session used more recently than this may still have a request in flight. */
-const IN_FLIGHT = 60_000
+/**
+ * How long a request can last: Node's HTTP server ends one after 300 s by default
+ * (`server.requestTimeout`). A session loaded longer ago than this has no request in flight.
+ */
+const REQUEST_LIFETIME = 300_000
+/** How long a destroyed id is remembered: twice as long as any request can last. */
+const DESTROYED_LIFETIME = 2 * REQUEST_LIFETIME
 
 /**
  * The sessions of one directory, with promises. Every promise rejects with an error that names
@@ -153,17 +156,17 @@ export class SessionFiles<S = SessionRecord> {
   /** The files of session-file-store, read where the store's own are (see `get`). */
   readonly #unstamped: LegacyFormat | undefined
   /**
-   * The ids this process loaded (`get` found them) or destroyed, with when, oldest first (a
-   * Map in insertion order as an LRU). Session frameworks never reuse an id once destroyed, and
-   * a session they did not get from `get` is new (its id reaches no one before the response): so
-   * a save for an id in here updates a file that exists, and if the file is gone the session was
-   * destroyed, by this process or another, and the save comes from a request that was in flight
-   * then: it must not bring the session back. A save for an id not in here creates the file.
-   * This memory is not the repository's cache, whose evictions follow bytes; forgetting an id
-   * that may still be in flight is reported.
+   * The ids this process loaded (`get` found them) in the last {@link REQUEST_LIFETIME}, and
+   * those it destroyed in the last {@link DESTROYED_LIFETIME}, with when, oldest first (each a
+   * Map in insertion order, dropped by age, never by count: no flood of other ids can push a
+   * logout out). Session frameworks never reuse an id once destroyed, and a session they did
+   * not get from `get` is new (its id reaches no one before the response): so a save for an id
+   * in here updates a file that exists, and if the file is gone the session was destroyed, by
+   * this process or another, and the save comes from a request that was in flight then: it
+   * must not bring the session back. A save for an id in neither creates the file.
    */
-  readonly #known = new Map<string, number>()
-  #warnedForgotten = false
+  readonly #loaded = new Map<string, number>()
+  readonly #destroyed = new Map<string, number>()
 
   /**
    * Opens (and creates when missing) the directory of the session files.
@@ -238,7 +241,7 @@ export class SessionFiles<S = SessionRecord> {
     return this.repository.getEntry(sessionId).then(
       (entry) => {
         if (!entry) return null
-        this.#remember(sessionId)
+        remember(this.#loaded, sessionId, REQUEST_LIFETIME)
         if (entry.expiresAt === undefined && this.#unstamped) return this.#convert(entry)
         return this.#toSession(sessionId, entry) as S | null
       },
@@ -266,7 +269,7 @@ export class SessionFiles<S = SessionRecord> {
   set(sessionId: string, session: object): Promise<void> {
     const saved = attempt(() => {
       const { record, expiresAt } = this.#toRecord(session)
-      const update = this.#known.has(sessionId)
+      const update = this.#loaded.has(sessionId) || this.#destroyed.has(sessionId)
       return this.repository.set(sessionId, record, { expiresAt, update })
     }).then((stored) => {
       if (!stored) {
@@ -388,7 +391,7 @@ export class SessionFiles<S = SessionRecord> {
   }
 
   async #destroy(sessionId: string): Promise<void> {
-    this.#remember(sessionId)
+    remember(this.#destroyed, sessionId, DESTROYED_LIFETIME)
     try {
       await this.repository.delete(sessionId)
     } catch (error) {
@@ -430,22 +433,6 @@ export class SessionFiles<S = SessionRecord> {
     return toSessionRecord(source, cookie, Date.now() + this.#ttl)
   }
 
-  /** Notes that `sessionId` was loaded or destroyed now (see `#known`). */
-  #remember(sessionId: string): void {
-    const now = Date.now()
-    this.#known.delete(sessionId)
-    this.#known.set(sessionId, now)
-    if (this.#known.size <= KNOWN_SESSIONS) return
-    const [oldest, usedAt] = this.#known.entries().next().value as [string, number]
-    this.#known.delete(oldest)
-    if (now - usedAt < IN_FLIGHT && !this.#warnedForgotten) {
-      this.#warnedForgotten = true
-      this.#warn(
-        `More than ${KNOWN_SESSIONS} sessions were used within a minute: a save racing a logout may bring a session back`,
-      )
-    }
-  }
-
   #warn(message: string, details: object = {}): void {
     this.logger.warn(details, message)
   }
@@ -466,6 +453,20 @@ export function settle<T>(
     (value) => callback(null, value),
     (error) => callback(redactError(error)),
   )
+}
+
+/**
+ * Notes in `ids` (see `SessionFiles.#loaded`) that `id` was used now, and forgets the ids used
+ * longer than `lifetime` ago: the oldest come first, so this stops at the first one kept.
+ */
+function remember(ids: Map<string, number>, id: string, lifetime: number): void {
+  const now = Date.now()
+  ids.delete(id)
+  ids.set(id, now)
+  for (const [oldest, usedAt] of ids) {
+    if (now - usedAt < lifetime) break
+    ids.delete(oldest)
+  }
 }
 
 /** The promise `start` returns, or a rejected one when it throws. */

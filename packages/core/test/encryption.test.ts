@@ -80,14 +80,14 @@ describe('encrypted round trips', () => {
     for (const [key, value] of values) await expect(reader.get(key)).resolves.toEqual(value)
   }, 60_000)
 
-  test('a file is `jfr1.<key id>.<iv>.<tag>.<ciphertext>` under a 43-character hash name, and two writes of one value differ', async () => {
+  test('a file is `jfr2.<key id>.<iv>.<tag>.<ciphertext>` under a 43-character hash name, and two writes of one value differ', async () => {
     const repository = open({ keys: [KEY_A] })
     await repository.set('k', { a: 1 })
     const file = repository.path('k')
     expect(path.basename(file)).toMatch(/^[A-Za-z0-9_-]{43}\.enc$/)
     const first = fs.readFileSync(file, 'utf8')
     expect(first).toMatch(
-      /^jfr1\.[A-Za-z0-9_-]{11}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]+$/,
+      /^jfr2\.[A-Za-z0-9_-]{11}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]+$/,
     )
     await repository.set('k', { a: 2 })
     await repository.set('k', { a: 1 })
@@ -378,10 +378,13 @@ describe('beside updates, legacy files and read-only repositories', () => {
     expect(entryNames()).toHaveLength(1)
   })
 
-  test('a legacy file is converted to the encrypted form', async () => {
+  test('while encrypting, a legacy file is converted to the encrypted form', async () => {
     const legacy = path.join(directory, 'Kx3vQ9_legacy')
     fs.writeFileSync(legacy, JSON.stringify({ cookie: { expires: null }, user: 'Ada' }))
-    const repository = open({ keys: [KEY_A] }, { legacyFiles: legacySessions(60_000) })
+    const repository = open(
+      { keys: [KEY_A], transition: 'encrypting' },
+      { legacyFiles: legacySessions(60_000) },
+    )
     await expect(repository.get('Kx3vQ9_legacy')).resolves.toMatchObject({ user: 'Ada' })
     expect(entryNames()).toEqual([path.basename(repository.path('Kx3vQ9_legacy'))])
     expect(entryNames()[0]).toMatch(/\.enc$/)

@@ -10,7 +10,14 @@ function moveCommand(direction: 'encrypt' | 'decrypt', summary: string, what: st
     summary,
     help: `${what}, keeping its expiry.
 Safe while servers use the directory (configure them with the same keys and
-transition: '${direction}ing' first); idempotent. Prints how many entries were moved.
+transition: '${direction}ing' first); idempotent. Prints how many entries were moved.${
+      direction === 'encrypt'
+        ? `
+An unencrypted file changed at or after --since (an ISO date and time, or ms; default:
+now) is not encrypted: anyone who can write the directory could have planted it. Give
+the servers' encryption.since.`
+        : ''
+    }
 The keys come from JSON_FILE_REPOSITORY_KEY (comma-separated, current first) or --key-file.`,
     options: {},
     args: [0, 0],

@@ -7,25 +7,37 @@ import fs from 'node:fs'
 import { readNames } from '../directory'
 import type { EncryptionOptions } from '../encryption'
 import { isSealedName } from '../keys'
-import { type Command, Failure, type Values } from './command'
+import { type Command, Failure, UsageError, type Values } from './command'
 
 export const KEY_VARIABLE = 'JSON_FILE_REPOSITORY_KEY'
 const HOW = `give the keys in ${KEY_VARIABLE} (comma-separated, current first) or in a file named by --key-file`
 
 /**
- * The `encryption` option for `command` on `directory`: the keys, with the transition the
- * command writes (reading both forms), or none when no key is given.
+ * The `encryption` option for `command` on `directory`: the keys, or none when no key is given.
+ * Unencrypted files are read only by a command that encrypts them (`encrypt`, and a `legacy`
+ * conversion), in the transition `'encrypting'` since `--since` (default: now), and by
+ * `decrypt`; any other command given keys reads encrypted entries only, as servers do.
  * @throws {Failure} When the key file cannot be read or holds no key, or when keys are needed
  * and none is given.
+ * @throws {UsageError} When `--since` is not a time, or given to a command that reads no
+ * unencrypted file.
  */
 export async function encryptionFor(
   command: Command,
   directory: string,
   values: Values,
+  legacy: boolean,
 ): Promise<EncryptionOptions | undefined> {
   const keys = readKeys(values['key-file'] as string | undefined)
+  const encrypting = keys !== undefined && (command.keys === 'encrypting' || legacy)
+  if (values.since !== undefined && !encrypting) {
+    throw new UsageError('--since goes with the keys, and with encrypt or a legacy conversion')
+  }
   if (keys !== undefined) {
-    return { keys, transition: command.keys === 'decrypting' ? 'decrypting' : 'encrypting' }
+    if (command.keys === 'decrypting') return { keys, transition: 'decrypting' }
+    if (!encrypting) return { keys }
+    const since = sinceOf(values.since)
+    return { keys, transition: 'encrypting', ...(since === undefined ? {} : { since }) }
   }
   if (command.keys === 'encrypting' || command.keys === 'decrypting') {
     throw new Failure(`this command needs the encryption keys: ${HOW}`)
@@ -34,6 +46,23 @@ export async function encryptionFor(
     throw new Failure(`${directory} holds encrypted entries: ${HOW}`)
   }
   return undefined
+}
+
+/**
+ * The time `--since` gives (see `EncryptionOptions.since`): an ISO 8601 date and time, or
+ * milliseconds since the epoch.
+ * @throws {UsageError} When it is neither.
+ */
+function sinceOf(value: Values[string]): number | undefined {
+  if (value === undefined) return undefined
+  const text = String(value)
+  const time = /^\d+$/.test(text) ? Number(text) : Date.parse(text)
+  if (!Number.isSafeInteger(time)) {
+    throw new UsageError(
+      `--since wants a date and time (2026-12-04T20:00:00Z) or milliseconds, got ${JSON.stringify(text)}`,
+    )
+  }
+  return time
 }
 
 function readKeys(keyFile: string | undefined): string[] | undefined {

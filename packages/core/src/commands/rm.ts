@@ -32,7 +32,7 @@ Servers see the removal on their next request. Put -- before keys that start wit
       const conditions = where.map(parseCondition)
       // Walked read-only, so that only the matches are removed: not the expired files met. With
       // the same keys, read again from where the command line found them.
-      const keys = dryRun ? undefined : await encryptionFor(rm, repository.directory, values)
+      const keys = dryRun ? undefined : await encryptionFor(rm, repository.directory, values, false)
       const reader = dryRun
         ? repository
         : openRepository(repository.directory, false, undefined, keys)
