@@ -450,7 +450,10 @@ export class EntryFiles {
    */
   async remove(key: string, file: string): Promise<boolean> {
     let removed = false
-    for (const each of [file, ...this.#otherFiles(key, true)]) {
+    // The current file last: a writer that checks, last before its rename, that the entry is
+    // still there in any form (see `write`) then misses this delete only if all of it lands
+    // between that check and the rename.
+    for (const each of [...this.#otherFiles(key, true), file]) {
       if (await this.#unlink(key, each)) removed = true
     }
     if (removed) await this.syncDirectory('delete', key, file)

@@ -1,0 +1,180 @@
+/**
+ * A logout holds on every path that rewrites an entry's file in another form: a save during an
+ * encryption transition or a key rotation, the command line's `encrypt`, `decrypt` and
+ * `migrate`, and the conversion of a 0.3 file on its first read. Each side is a real process on
+ * one directory. Where the two can be driven, the logout is sent the moment the other side
+ * starts its write (it then lands inside the write, never before or after it by design); the
+ * command line cannot be driven, so a process deletes every entry as fast as it can while it
+ * runs. Either way every entry is deleted, so every entry file left at the end is a logout
+ * undone.
+ */
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import readline from 'node:readline'
+import { JsonFileRepository } from 'json-file-repository'
+import { builtPackage, fixturesDirectory, makeTempDirectory, removeDirectory } from './helpers'
+
+// Real processes racing hundreds of times: sized for a loaded machine.
+jest.setTimeout(180_000)
+
+const KEY_A = randomBytes(32).toString('base64')
+const KEY_B = randomBytes(32).toString('base64')
+const ROUNDS = 300
+const FAR = Date.now() + 365 * 86_400_000
+
+let directory: string
+beforeEach(() => {
+  directory = makeTempDirectory('logout-races')
+})
+afterEach(() => removeDirectory(directory))
+
+const keys = (count: number) => Array.from({ length: count }, (_, i) => `session_${i}`)
+
+/** The entry files in the directory, whatever their form: each is a logout undone here. */
+function entryFiles(): string[] {
+  return fs
+    .readdirSync(directory)
+    .filter((name) => !name.startsWith('.') && !/\.corrupt-\d+$/.test(name))
+}
+
+/** A racer (fixtures/racer.js) on the directory, with its stdout as a stream of messages. */
+function racer(options: object, action: string, list?: string[]) {
+  const args = [path.join(fixturesDirectory, 'racer.js'), builtPackage(), directory]
+  args.push(JSON.stringify(options), action, ...(list ? [JSON.stringify(list)] : []))
+  const child = spawn(process.execPath, args)
+  child.stderr.pipe(process.stderr)
+  const messages = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const next = async (): Promise<Record<string, string | boolean>> => {
+    const { value, done } = await messages.next()
+    if (done) throw new Error(`the ${action} racer ended early`)
+    return JSON.parse(value)
+  }
+  return { child, next, send: (line: string) => child.stdin.write(`${line}\n`) }
+}
+
+/**
+ * Races `action` (`save` or `get`) against a deleter, one key at a time: the logout of a key is
+ * sent as the other side starts writing it, and the next key waits for both.
+ * @returns How many keys the other side got to (found, or met) before their logout.
+ */
+async function drive(options: object, action: string, list: string[]): Promise<number> {
+  const deleter = racer(options, 'delete')
+  const other = racer(options, action, list)
+  let met = 0
+  try {
+    for (;;) {
+      const message = await other.next()
+      if (message.done) break
+      met++
+      deleter.send(String(message.at))
+      expect(await deleter.next()).toEqual({ deleted: message.at })
+      other.send('next')
+    }
+    deleter.child.stdin.end()
+    expect(await deleter.next()).toEqual({ done: true })
+  } finally {
+    // On a failure, neither may be waiting for a line that will never come.
+    for (const { child } of [deleter, other]) if (child.exitCode === null) child.kill()
+  }
+  return met
+}
+
+function ended(child: ChildProcessWithoutNullStreams): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve()
+  return new Promise((resolve) => child.on('exit', () => resolve()))
+}
+
+/** `count` entries written with `encryption` (none for plain files), expiring in a year. */
+async function fill(count: number, encryption?: { keys: string[] }): Promise<string[]> {
+  const list = keys(count)
+  const writer = new JsonFileRepository(directory, { fsync: false, encryption })
+  for (const key of list) await writer.set(key, { user: key }, { expiresAt: FAR })
+  await writer.close()
+  return list
+}
+
+describe('a save racing a logout, the entry in another form than the one written', () => {
+  test(`during the transition to encryption (plain files, servers encrypting), ${ROUNDS} rounds`, async () => {
+    const list = await fill(ROUNDS)
+    const options = { encryption: { keys: [KEY_A], transition: 'encrypting' }, cache: false }
+    expect(await drive(options, 'save', list)).toBe(ROUNDS)
+    expect(entryFiles()).toEqual([])
+  })
+
+  test(`during a key rotation (files of the previous key), ${ROUNDS} rounds`, async () => {
+    const list = await fill(ROUNDS, { keys: [KEY_A] })
+    const options = { encryption: { keys: [KEY_B, KEY_A] }, cache: false }
+    expect(await drive(options, 'save', list)).toBe(ROUNDS)
+    expect(entryFiles()).toEqual([])
+  })
+
+  test(`during the transition back to plain files, ${ROUNDS} rounds`, async () => {
+    const list = await fill(ROUNDS, { keys: [KEY_A] })
+    const options = { encryption: { keys: [KEY_A], transition: 'decrypting' }, cache: false }
+    expect(await drive(options, 'save', list)).toBe(ROUNDS)
+    expect(entryFiles()).toEqual([])
+  })
+})
+
+test(`a 0.3 file converted on its first read while another process revokes it, ${ROUNDS} rounds`, async () => {
+  const list = keys(ROUNDS)
+  const written = { cookie: { expires: new Date(FAR).toISOString() }, user: 'Ada' }
+  for (const key of list) fs.writeFileSync(path.join(directory, key), JSON.stringify(written))
+  const options = { legacyTtl: 86_400_000 }
+  expect(await drive(options, 'get', list)).toBe(ROUNDS)
+  expect(entryFiles()).toEqual([])
+})
+
+describe('the command line rewriting every entry while a process logs every one out', () => {
+  const COUNT = 2000
+  const cli = () => path.join(builtPackage(), 'cli.js')
+
+  /** Runs the command line while a deleter removes every key, in another order, as fast as it can. */
+  async function race(options: object, list: string[], env: object, ...args: string[]) {
+    const deleter = racer(options, 'delete')
+    const command = new Promise<string>((resolve, reject) => {
+      const run = { env: { ...process.env, ...env } }
+      execFile(process.execPath, [cli(), ...args], run, (error, stdout, stderr) =>
+        error ? reject(new Error(stderr)) : resolve(stdout),
+      )
+    })
+    // From both ends at once: the deleter meets the command line's walk wherever it is.
+    const half = Math.ceil(list.length / 2)
+    const order = list.slice(0, half).flatMap((key, i) => [key, ...list.slice(-1 - i).slice(0, 1)])
+    for (const key of order) {
+      deleter.send(key)
+      await deleter.next()
+    }
+    deleter.child.stdin.end()
+    await deleter.next()
+    await ended(deleter.child)
+    return command
+  }
+
+  test(`encrypt (${COUNT} entries)`, async () => {
+    const list = await fill(COUNT)
+    const options = { encryption: { keys: [KEY_A], transition: 'encrypting' } }
+    const env = { JSON_FILE_REPOSITORY_KEY: KEY_A }
+    expect(await race(options, list, env, 'encrypt', directory)).toMatch(/^encrypted \d+ entr/)
+    expect(entryFiles()).toEqual([])
+  })
+
+  test(`decrypt (${COUNT} entries)`, async () => {
+    const list = await fill(COUNT, { keys: [KEY_A] })
+    const options = { encryption: { keys: [KEY_A], transition: 'decrypting' } }
+    const env = { JSON_FILE_REPOSITORY_KEY: KEY_A }
+    expect(await race(options, list, env, 'decrypt', directory)).toMatch(/^decrypted \d+ entr/)
+    expect(entryFiles()).toEqual([])
+  })
+
+  test(`migrate (${COUNT} 0.3 files)`, async () => {
+    const list = keys(COUNT)
+    const written = { cookie: { expires: new Date(FAR).toISOString() }, user: 'Ada' }
+    for (const key of list) fs.writeFileSync(path.join(directory, key), JSON.stringify(written))
+    const options = { legacyTtl: 86_400_000 }
+    expect(await race(options, list, {}, 'migrate', directory)).toMatch(/^migrated \d+/)
+    expect(entryFiles()).toEqual([])
+  })
+})
