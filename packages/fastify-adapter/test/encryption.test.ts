@@ -8,7 +8,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { FileStore } from 'fastify-file-session-store'
-import { Browser, buildApp, temporaryDirectory } from './app'
+import { JsonFileRepository } from 'json-file-repository'
+import { Browser, buildApp, fakeClock, temporaryDirectory } from './app'
 
 const KEY = randomBytes(32).toString('base64')
 
@@ -99,4 +100,73 @@ test('a session whose file was altered is a logged miss, not a crash, and the fi
   expect(warnings).toEqual([expect.stringMatching(/not sealed for this name by a configured key/)])
   expect(fs.readdirSync(directory).filter((name) => name.includes('.corrupt-'))).toHaveLength(1)
   expect((await browser.json('/')).body).toEqual({ views: 1 })
+})
+
+describe('whoever can write the directory cannot forge, extend or revive a session', () => {
+  /** Logs in as user 1, and returns the session id (an attacker knows their own). */
+  async function login(browser: Browser): Promise<string> {
+    await browser.json('/login?userId=1')
+    return decodeURIComponent(browser.cookie as string).split('.')[0] as string
+  }
+
+  /** Removes the session's sealed file, then plants `name` with a session of `user: admin`. */
+  function forge(name: string): void {
+    for (const sealed of fs.readdirSync(directory)) fs.unlinkSync(path.join(directory, sealed))
+    const expires = new Date(Date.now() + 3_600_000).toISOString()
+    const session = { cookie: { originalMaxAge: 3_600_000, expires }, user: { id: 'admin' } }
+    fs.writeFileSync(path.join(directory, name), JSON.stringify(session))
+  }
+
+  test.each([
+    ['a 0.3 file named after the id', (id: string) => id],
+    ['a plain file named after the id', (id: string) => `${id}.json`],
+  ])('%s is not read (no transition), on a request nor by the prune timer', async (_, nameOf) => {
+    const browser = new Browser(await start([KEY]))
+    const id = await login(browser)
+    forge(nameOf(id))
+    expect((await browser.json('/me')).status).toBe(401)
+    await store?.prune()
+    // No sealed session holds the forgery: the planted file was left as it is.
+    const sealed = new JsonFileRepository(directory, {
+      encryption: { keys: [KEY] },
+      readOnly: true,
+    })
+    for await (const [, session] of sealed)
+      expect(session).not.toMatchObject({ user: { id: 'admin' } })
+    expect(fs.existsSync(path.join(directory, nameOf(id)))).toBe(true)
+  })
+
+  test('while encrypting, a plain file planted after `since` is not read: the request is a miss', async () => {
+    await stop()
+    store = new FileStore({
+      directory,
+      fsync: false,
+      encryption: { keys: [KEY], transition: 'encrypting', since: Date.now() - 60_000 },
+      logger,
+    })
+    app = await buildApp(store)
+    const browser = new Browser(app)
+    forge(`${await login(browser)}.json`)
+    expect((await browser.json('/me')).status).toBe(401)
+  })
+
+  test('a session whose file time was moved to "never" (touch) still expires when its sealed expiry passes', async () => {
+    const browser = new Browser(await start([KEY]))
+    await stop()
+    store = new FileStore({ directory, fsync: false, encryption: { keys: [KEY] }, logger })
+    app = await buildApp(store, { cookie: { secure: false, maxAge: 3_600_000 } })
+    const session = new Browser(app)
+    session.cookie = browser.cookie
+    const clock = fakeClock()
+    try {
+      await login(session)
+      const [name] = fs.readdirSync(directory)
+      const now = Date.now() / 1000
+      fs.utimesSync(path.join(directory, name as string), now, now)
+      clock.advance(2 * 3_600_000)
+      expect((await session.json('/me')).status).toBe(401)
+    } finally {
+      jest.useRealTimers()
+    }
+  })
 })
