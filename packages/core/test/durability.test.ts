@@ -67,7 +67,8 @@ function trace(fsync: boolean) {
   const directory = fs.mkdtempSync(path.join(root, `fsync-${fsync}-`))
   const log = `${directory}.trace`
   const script = path.join(fixturesDirectory, 'durability.js')
-  const calls = 'trace=openat,fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat,write'
+  const calls =
+    'trace=openat,fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat,write,utimensat'
   const command = [process.execPath, script, builtPackage(), directory, String(fsync), '32']
   execFileSync('strace', ['-f', '-y', '-o', log, '-e', calls, ...command], {
     stdio: 'pipe',
@@ -78,6 +79,15 @@ function trace(fsync: boolean) {
   const at = (name: string) => parsed.marks.get(name) ?? Number.NaN
   return {
     at,
+    /** The flushes of the file `name` of the directory, between two marks. */
+    fileSyncs: (name: string, from: string, to: string) =>
+      parsed.calls.filter(
+        (call) =>
+          call.start > at(from) &&
+          call.end < at(to) &&
+          /^f(data)?sync$/.test(call.name) &&
+          call.args.startsWith(`${fdOf(call)}<${real}/${name}>`),
+      ),
     // With -y each fd shows its path: `fsync(21</tmp/…/fsync-true>)` is the directory's.
     directorySyncs: parsed.calls.filter(
       (call) => /^f(data)?sync$/.test(call.name) && call.args.startsWith(`${fdOf(call)}<${real}>`),
@@ -137,11 +147,18 @@ describe('with fsync on', () => {
     expect(syncs.length).toBeLessThan(32)
     console.log(`32 concurrent creates: ${syncs.length} directory fsyncs`)
   }, 120_000)
+
+  test('a touch, which moves only the expiry (the file time), flushes the file before resolving', () => {
+    if (SKIP) return
+    const { fileSyncs } = trace(true)
+    expect(fileSyncs('c0.json', 'concurrent', 'touch')).toHaveLength(1)
+  }, 120_000)
 })
 
 test('with fsync off, the directory is never flushed', () => {
   if (SKIP) return
-  const { directorySyncs, changes } = trace(false)
+  const { directorySyncs, changes, fileSyncs } = trace(false)
+  expect(fileSyncs('c0.json', 'concurrent', 'touch')).toEqual([])
   expect(changes('start', 'create')).toHaveLength(1)
   expect(changes('update', 'destroy')).toHaveLength(1)
   expect(directorySyncs).toEqual([])

@@ -8,7 +8,7 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { FileStore } from 'fastify-file-session-store'
 import { expiryToMtime } from '../../core/src/expiry'
-import { waitFor } from '../../core/test/helpers'
+import { call, waitFor } from '../../core/test/helpers'
 import { Browser, buildApp, gate, temporaryDirectory } from './app'
 import { HttpBrowser, startServer } from './http'
 
@@ -101,6 +101,23 @@ describe('one process', () => {
     expect(fs.readdirSync(directory)).toEqual([`${idOf(browser.cookie)}.json`])
   })
 })
+
+test('no flood of other sessions loaded or destroyed meanwhile makes the store forget a logout', async () => {
+  const store = new FileStore({ directory, fsync: false })
+  const session = { cookie: { originalMaxAge: MAX_AGE, expires: new Date(Date.now() + MAX_AGE) } }
+  try {
+    await call((done) => store.set('logged-out', { ...session, user: 'ada' }, done))
+    expect(await call((done) => store.get('logged-out', done))).toMatchObject({ user: 'ada' })
+    await call((done) => store.destroy('logged-out', done))
+    // 150,000 other ids destroyed in this process (ids no file can have: no I/O for them).
+    for (let i = 0; i < 150_000; i++) await call((done) => store.destroy(`\uD800${i}`, done))
+    // The save of a request that was in flight during the logout comes now: it is dropped.
+    await call((done) => store.set('logged-out', { ...session, user: 'ada', views: 2 }, done))
+    expect(fs.readdirSync(directory)).toEqual([])
+  } finally {
+    await store.close()
+  }
+}, 120_000)
 
 describe('three server processes on one directory', () => {
   test.each(VARIANTS)(
