@@ -613,6 +613,21 @@ describe('export and import', () => {
       expect(await repository.has('c')).toBe(false)
     }
     expectError(await run('import', dir, path.join(tmp, 'missing')), 1, /no such file: /)
+    expectError(await run('import', dir, tmp), 1, / is a directory, not a file$/m)
+  })
+
+  test('import refuses a line that is not UTF-8 (a key is never stored with U+FFFD in it), and takes CRLF', async () => {
+    const file = path.join(tmp, 'latin1.ndjson')
+    const good = Buffer.from('{"key":"a","value":"\u20ac","expiresAt":null}\r\n')
+    fs.writeFileSync(
+      file,
+      Buffer.concat([good, Buffer.from('{"key":"b\xff","value":1,"expiresAt":null}\n', 'latin1')]),
+    )
+    expectError(await run('import', dir, file), 1, /line 2: not valid UTF-8$/m)
+    expect(await repository.get('a')).toBe('€')
+    expect(
+      fs.readdirSync(dir).filter((name) => name.includes('\ufffd') || name.startsWith('~')),
+    ).toEqual([])
   })
 })
 

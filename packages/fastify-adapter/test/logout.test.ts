@@ -106,13 +106,19 @@ test('no flood of other sessions loaded or destroyed meanwhile makes the store f
   const store = new FileStore({ directory, fsync: false })
   const session = { cookie: { originalMaxAge: MAX_AGE, expires: new Date(Date.now() + MAX_AGE) } }
   try {
-    await call((done) => store.set('logged-out', { ...session, user: 'ada' }, done))
-    expect(await call((done) => store.get('logged-out', done))).toMatchObject({ user: 'ada' })
+    await call((done) =>
+      store.set('logged-out', { ...session, user: { id: 'ada', roles: [] } }, done),
+    )
+    expect(await call((done) => store.get('logged-out', done))).toMatchObject({
+      user: { id: 'ada' },
+    })
     await call((done) => store.destroy('logged-out', done))
     // 150,000 other ids destroyed in this process (ids no file can have: no I/O for them).
     for (let i = 0; i < 150_000; i++) await call((done) => store.destroy(`\uD800${i}`, done))
     // The save of a request that was in flight during the logout comes now: it is dropped.
-    await call((done) => store.set('logged-out', { ...session, user: 'ada', views: 2 }, done))
+    await call((done) =>
+      store.set('logged-out', { ...session, user: { id: 'ada', roles: [] }, views: 2 }, done),
+    )
     expect(fs.readdirSync(directory)).toEqual([])
   } finally {
     await store.close()

@@ -1,5 +1,4 @@
 import fs from 'node:fs'
-import readline from 'node:readline'
 import { errorCode } from '../errors'
 import { isExpired } from '../expiry'
 import type { JsonFileRepository } from '../json-file-repository'
@@ -33,7 +32,7 @@ lines before it are stored). Prints how many entries were imported and skipped.`
     let number = 0
     const writing = new Set<Promise<void>>()
     try {
-      for await (const text of readline.createInterface({ input, crlfDelay: Infinity })) {
+      for await (const text of lines(input)) {
         number++
         if (text.trim() === '') continue
         const line = parseLine(text, number)
@@ -55,12 +54,35 @@ lines before it are stored). Prints how many entries were imported and skipped.`
       await Promise.all(writing)
     } catch (error) {
       if (errorCode(error) === 'ENOENT') throw new Failure(`no such file: ${file}`)
+      if (errorCode(error) === 'EISDIR') throw new Failure(`${file} is a directory, not a file`)
+      if (error instanceof TypeError && errorCode(error) === 'ERR_ENCODING_INVALID_ENCODED_DATA') {
+        throw new Failure(`line ${number + 1}: not valid UTF-8`)
+      }
       throw error
     }
     await print(
       `imported ${count(imported, 'entry', 'entries')}, skipped ${count(expired, 'expired entry', 'expired entries')}`,
     )
   },
+}
+
+/**
+ * The lines of `input`, without their `\n` or `\r\n`, decoded as UTF-8 strictly: a byte that
+ * is not UTF-8 is an error (`ERR_ENCODING_INVALID_ENCODED_DATA`), never a U+FFFD put in a key.
+ */
+async function* lines(input: NodeJS.ReadableStream): AsyncIterableIterator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true })
+  let rest = Buffer.alloc(0)
+  for await (const chunk of input) {
+    rest = Buffer.concat([rest, chunk as Buffer])
+    let end = rest.indexOf(0x0a)
+    while (end >= 0) {
+      yield decoder.decode(rest.subarray(0, end)).replace(/\r$/, '')
+      rest = rest.subarray(end + 1)
+      end = rest.indexOf(0x0a)
+    }
+  }
+  if (rest.length > 0) yield decoder.decode(rest).replace(/\r$/, '')
 }
 
 /** A key that came from a file is bad data, not a mistake in the command line. */
