@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { JsonFileRepository } from '../src'
 import { expiryToMtime } from '../src/expiry'
-import { directorySnapshot, waitUntilOlderThan } from './helpers'
+import { directorySnapshot, readableCopy, waitUntilOlderThan } from './helpers'
 
 // Each test runs the command line in child processes: sized for a loaded machine.
 jest.setTimeout(120_000)
@@ -22,10 +22,17 @@ interface Result {
   stderr: string
 }
 
-/** Runs the built command line; never rejects, so that failures can be asserted on. */
-function runWith(options: { uid: number; gid: number } | undefined, ...args: string[]) {
+/**
+ * Runs the built command line (given `options.cli`, that copy of it); never rejects, so that
+ * failures can be asserted on.
+ */
+function runWith(
+  options: { uid: number; gid: number; cli: string } | undefined,
+  ...args: string[]
+) {
+  const { cli: program = cli, ...user } = options ?? {}
   return new Promise<Result>((resolve) => {
-    execFile(process.execPath, [cli, ...args], { ...options }, (error, stdout, stderr) => {
+    execFile(process.execPath, [program, ...args], user, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr })
     })
   })
@@ -169,10 +176,14 @@ describe('directories', () => {
 
   test('a directory that cannot be read or written exits with 1 (EACCES)', async () => {
     await repository.set('a', 1)
-    // Root reads everything: run the command line as nobody instead, on a directory of root's.
-    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined
-    if (asNobody) fs.chmodSync(tmp, 0o755)
+    // Root reads everything: run the command line as nobody instead, on a directory of root's,
+    // from a copy nobody can read wherever the checkout is.
+    const asRoot = process.getuid?.() === 0
+    if (asRoot) fs.chmodSync(tmp, 0o755)
     else fs.chmodSync(dir, 0o000)
+    const asNobody = asRoot
+      ? { uid: 65534, gid: 65534, cli: path.join(readableCopy(tmp), 'dist', 'cli.js') }
+      : undefined
     try {
       expectError(await runWith(asNobody, 'ls', dir), 1, /: cannot list .*EACCES/)
       expectError(await runWith(asNobody, 'rm', dir, 'a'), 1, /: cannot delete key "a".*EACCES/)
