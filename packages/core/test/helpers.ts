@@ -178,14 +178,6 @@ export async function waitUntilOlderThan(files: string[], ms: number): Promise<v
   if (!(await waitFor(old))) throw new Error(`${files.join(', ')} never got ${ms} ms old`)
 }
 
-/** The first ```ts block of the package's README: its usage snippet. */
-export function readmeSnippet(): string {
-  const readme = fs.readFileSync(path.join(packageDirectory, 'README.md'), 'utf8')
-  const snippet = /```ts\n([\s\S]*?)```/.exec(readme)?.[1]
-  if (snippet === undefined) throw new Error('README.md has no ```ts block')
-  return snippet
-}
-
 /**
  * What every name in `directory` is, byte for byte and stat for stat (mode, inode, size, links,
  * mtime, ctime; not atime, which reading moves), and the directory's own stat: two snapshots
