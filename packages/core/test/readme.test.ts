@@ -184,12 +184,21 @@ function blocksOf(readme: string): Block[] {
 }
 
 const blocks = READMES.flatMap(blocksOf)
-const scripts = blocks.filter(({ lang }) => ['ts', 'js'].includes(lang))
+const isScript = ({ lang }: Block) => /^(ts|typescript|js|javascript)$/.test(lang)
+const isShell = ({ lang }: Block) => /^(sh|bash|shell|console)$/.test(lang)
+for (const block of blocks) {
+  if (isScript(block) && !/^(ts|js)$/.test(block.lang)) {
+    throw new Error(`${block.name}: say ts or js, which this test knows how to run`)
+  }
+}
+const scripts = blocks.filter(isScript)
 /** Install lines are what the app is made of: they are run by the setup, once for all. */
 const isInstall = ({ code }: Block) =>
   code.split('\n').every((line) => /^(npm i(nstall)? .*|\s*|#.*)$/.test(line))
+// The root README's shell blocks work on the repository (set-up, tests, the demo), which CI
+// runs; the rest (ini, diff, a tree) are not programs.
 const shells = blocks.filter(
-  (block) => block.lang === 'sh' && block.readme !== 'README.md' && !isInstall(block),
+  (block) => isShell(block) && block.readme !== 'README.md' && !isInstall(block),
 )
 
 /** The environment without the npm_* variables a `pnpm test` run sets, which npm would read. */
@@ -287,7 +296,7 @@ function pack(name: string, directory: string): string {
 /** What the READMEs' `npm i` lines install, in order (a later spec of a package wins). */
 function installSpecs(): string[] {
   return blocks
-    .filter((block) => block.lang === 'sh' && block.readme !== 'README.md')
+    .filter((block) => isShell(block) && block.readme !== 'README.md')
     .flatMap(({ code }) => code.split('\n'))
     .filter((line) => /^npm i(nstall)? /.test(line))
     .flatMap((line) => line.replace(/#.*/, '').trim().split(/\s+/).slice(2))
