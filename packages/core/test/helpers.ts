@@ -78,7 +78,8 @@ export function readableCopy(directory: string): string {
     fs.readFileSync(path.join(packageDirectory, 'package.json'), 'utf8'),
   ) as { dependencies: Record<string, string> }
   for (const name of Object.keys(dependencies)) {
-    // pnpm links each dependency into its store: copy what the link points to.
+    // pnpm links each dependency into its store: copy what the link points to (the core's
+    // dependencies have none of their own).
     const source = fs.realpathSync(path.join(packageDirectory, 'node_modules', name))
     fs.cpSync(source, path.join(copy, 'node_modules', name), { recursive: true })
   }
