@@ -53,6 +53,9 @@ Options:
   --key-file <path>  a file holding the encryption keys (comma- or newline-separated, the
                      current one first); else they are read from ${KEY_VARIABLE}.
                      Needed for a directory with encrypted entries (but by prune)
+  --allow-shared-directory
+                     open a directory shared on purpose by trusted users (writable by its
+                     group, say): the allowSharedDirectory option of the library
   -h, --help         show help (also after a command: ${NAME} ls --help)
   -v, --version      show the version
 
@@ -76,6 +79,7 @@ async function main(argv: string[]): Promise<void> {
     ttl: { type: 'string' },
     'key-file': { type: 'string' },
     since: { type: 'string' },
+    'allow-shared-directory': { type: 'boolean' },
     ...command.options,
   })
   if (values.help) return print(`Usage: ${NAME} ${command.usage}\n\n${command.help}`)
@@ -93,7 +97,8 @@ async function main(argv: string[]): Promise<void> {
   if (!legacy && values.ttl !== undefined) throw new UsageError('--ttl goes with --legacy')
   const format = legacy ? legacySessions(ttlOf(values.ttl)) : undefined
   const encryption = await encryptionFor(command, directory, values, legacy)
-  const repository = openRepository(directory, writable, format, encryption)
+  const shared = values['allow-shared-directory'] === true
+  const repository = openRepository(directory, writable, format, encryption, shared)
   try {
     await command.run(repository, args, values)
   } finally {
@@ -175,7 +180,14 @@ main(process.argv.slice(2)).then(
     const usage =
       error instanceof UsageError ||
       (error instanceof JsonFileRepositoryError && error.code === 'ERR_INVALID_KEY')
-    const message = error instanceof Error ? error.message : String(error)
+    let message = error instanceof Error ? error.message : String(error)
+    // The library's advice names its option: here it is a flag.
+    if (error instanceof JsonFileRepositoryError && error.code === 'ERR_UNSAFE_DIRECTORY') {
+      message = message.replace(
+        'pass `allowSharedDirectory: true`',
+        'pass --allow-shared-directory',
+      )
+    }
     process.stderr.write(messageLine(usage ? `${message} (see ${help})` : message))
     process.exitCode = usage ? 2 : 1
   },

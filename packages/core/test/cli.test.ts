@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { JsonFileRepository } from '../src'
 import { expiryToMtime } from '../src/expiry'
-import { directorySnapshot, waitUntilOlderThan } from './helpers'
+import { directorySnapshot, readableCopy, waitUntilOlderThan } from './helpers'
 
 // Each test runs the command line in child processes: sized for a loaded machine.
 jest.setTimeout(120_000)
@@ -22,10 +22,17 @@ interface Result {
   stderr: string
 }
 
-/** Runs the built command line; never rejects, so that failures can be asserted on. */
-function runWith(options: { uid: number; gid: number } | undefined, ...args: string[]) {
+/**
+ * Runs the built command line (given `options.cli`, that copy of it); never rejects, so that
+ * failures can be asserted on.
+ */
+function runWith(
+  options: { uid: number; gid: number; cli: string } | undefined,
+  ...args: string[]
+) {
+  const { cli: program = cli, ...user } = options ?? {}
   return new Promise<Result>((resolve) => {
-    execFile(process.execPath, [cli, ...args], { ...options }, (error, stdout, stderr) => {
+    execFile(process.execPath, [program, ...args], user, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr })
     })
   })
@@ -131,6 +138,25 @@ describe('help and usage', () => {
 })
 
 describe('directories', () => {
+  test('a directory shared on purpose (0770) is opened with --allow-shared-directory only', async () => {
+    await repository.set('a', 1)
+    fs.chmodSync(dir, 0o770)
+    // The library's own advice names its option; the command line names its flag instead.
+    expectError(await run('ls', dir), 1, /writable by its group .*pass --allow-shared-directory$/m)
+    expect((await run('ls', dir)).stderr).not.toContain('allowSharedDirectory')
+    const listed = await run('ls', dir, '--allow-shared-directory')
+    expect(listed).toMatchObject({ code: 0, stderr: '' })
+    expect(lines(listed.stdout).map((line) => line.split('\t')[0])).toEqual(['a'])
+    expect(await run('rm', dir, '--where', 'x=1', '--allow-shared-directory')).toMatchObject({
+      code: 0,
+      stdout: 'removed 0 entries\n',
+    })
+    expect(await run('rm', dir, 'a', '--allow-shared-directory')).toMatchObject({
+      code: 0,
+      stdout: 'removed 1 entry\n',
+    })
+  })
+
   test('an unknown directory exits with 1 and is not created', async () => {
     const missing = path.join(tmp, 'missing')
     for (const args of [['stats'], ['ls'], ['ls', '--expired'], ['get', 'a'], ['prune']]) {
@@ -150,10 +176,14 @@ describe('directories', () => {
 
   test('a directory that cannot be read or written exits with 1 (EACCES)', async () => {
     await repository.set('a', 1)
-    // Root reads everything: run the command line as nobody instead, on a directory of root's.
-    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined
-    if (asNobody) fs.chmodSync(tmp, 0o755)
+    // Root reads everything: run the command line as nobody instead, on a directory of root's,
+    // from a copy nobody can read wherever the checkout is.
+    const asRoot = process.getuid?.() === 0
+    if (asRoot) fs.chmodSync(tmp, 0o755)
     else fs.chmodSync(dir, 0o000)
+    const asNobody = asRoot
+      ? { uid: 65534, gid: 65534, cli: path.join(readableCopy(tmp), 'dist', 'cli.js') }
+      : undefined
     try {
       expectError(await runWith(asNobody, 'ls', dir), 1, /: cannot list .*EACCES/)
       expectError(await runWith(asNobody, 'rm', dir, 'a'), 1, /: cannot delete key "a".*EACCES/)
@@ -196,8 +226,33 @@ describe('stats', () => {
     expect(text.stdout).toMatch(/^expired: +1$/m)
     expect(text.stdout).toMatch(/^oldest: +\d{4}-\d\d-\d\dT[\d:.]+Z +first$/m)
     expect(text.stdout).toMatch(/^temp files: +1$/m)
+    expect(text.stdout).toMatch(/^legacy files: +0$/m)
     // Read-only: the expired entry is still there for prune to remove.
     expect(fs.existsSync(repository.path('gone'))).toBe(true)
+  })
+})
+
+describe('a corrupt file, left in place by inspection', () => {
+  test('is neither counted nor listed as a live entry, nor the newest', async () => {
+    await repository.set('good', { n: 1 })
+    // Written last, so that it would be the newest by change time.
+    await waitUntilOlderThan([repository.path('good')], 20)
+    fs.writeFileSync(path.join(dir, 'bad.json'), '{"user":')
+    const good = await repository.getEntry('good')
+
+    const stats = await run('stats', dir, '--json')
+    expect(stats.code).toBe(0)
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      entries: 1,
+      oldest: { key: 'good', changedAt: good?.changedAt },
+      newest: { key: 'good', changedAt: good?.changedAt },
+    })
+    // Reported as left in place, as `get` reports it.
+    expect(stats.stderr).toMatch(/^json-file-repository: warning: .*left in place/m)
+    const ls = await run('ls', dir, '--json')
+    expect(ls.code).toBe(0)
+    expect(ndjson(ls.stdout).map(({ key }) => key)).toEqual(['good'])
+    expect(fs.readFileSync(path.join(dir, 'bad.json'), 'utf8')).toBe('{"user":')
   })
 })
 

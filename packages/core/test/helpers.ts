@@ -64,6 +64,36 @@ export function builtPackage(): string {
   return dist
 }
 
+/**
+ * A copy of the built package (`package.json`, `dist` and its dependencies) in `directory`,
+ * readable by every user, for a child process run as another user: that user may not reach the
+ * checkout (a clone in a private, 0700 directory), nor pnpm's store it links to. `directory`
+ * must be one that user can reach. Returns the copy's package directory, which `require`s as
+ * the package (and `<copy>/dist/cli.js` is the command line).
+ */
+export function readableCopy(directory: string): string {
+  builtPackage()
+  const copy = path.join(directory, 'json-file-repository')
+  fs.mkdirSync(copy, { recursive: true })
+  fs.cpSync(path.join(packageDirectory, 'package.json'), path.join(copy, 'package.json'))
+  fs.cpSync(path.join(packageDirectory, 'dist'), path.join(copy, 'dist'), { recursive: true })
+  const { dependencies } = JSON.parse(
+    fs.readFileSync(path.join(packageDirectory, 'package.json'), 'utf8'),
+  ) as { dependencies: Record<string, string> }
+  for (const name of Object.keys(dependencies)) {
+    // pnpm links each dependency into its store: copy what the link points to (the core's
+    // dependencies have none of their own).
+    const source = fs.realpathSync(path.join(packageDirectory, 'node_modules', name))
+    fs.cpSync(source, path.join(copy, 'node_modules', name), { recursive: true })
+  }
+  for (const name of fs.readdirSync(copy, { recursive: true, encoding: 'utf8' })) {
+    const file = path.join(copy, name)
+    fs.chmodSync(file, fs.statSync(file).isDirectory() ? 0o755 : 0o644)
+  }
+  fs.chmodSync(copy, 0o755)
+  return copy
+}
+
 /** The names in a directory, sorted; none when it does not exist. */
 export function listNames(directory: string): string[] {
   return fs.existsSync(directory) ? fs.readdirSync(directory).sort() : []
@@ -150,14 +180,6 @@ export const NOT_THE_CLOCK: NonNullable<FakeTimersConfig['doNotFake']> = [
 export async function waitUntilOlderThan(files: string[], ms: number): Promise<void> {
   const old = () => files.every((file) => Date.now() - fs.statSync(file).ctimeMs > ms)
   if (!(await waitFor(old))) throw new Error(`${files.join(', ')} never got ${ms} ms old`)
-}
-
-/** The first ```ts block of the package's README: its usage snippet. */
-export function readmeSnippet(): string {
-  const readme = fs.readFileSync(path.join(packageDirectory, 'README.md'), 'utf8')
-  const snippet = /```ts\n([\s\S]*?)```/.exec(readme)?.[1]
-  if (snippet === undefined) throw new Error('README.md has no ```ts block')
-  return snippet
 }
 
 /**

@@ -11,7 +11,7 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { makeTempDirectory, packageDirectory, readmeSnippet, removeDirectory } from './helpers'
+import { makeTempDirectory, packageDirectory, removeDirectory } from './helpers'
 
 const rootDirectory = path.resolve(packageDirectory, '..', '..')
 const tsc = path.join(rootDirectory, 'node_modules', 'typescript', 'bin', 'tsc')
@@ -269,14 +269,13 @@ test(
     export const isError = (error: unknown) => error instanceof JsonFileRepositoryError && error.code === 'ERR_IO'
     `,
     )
-    fs.writeFileSync(path.join(project, 'readme.mts'), readmeSnippet())
     fs.writeFileSync(
       path.join(project, 'wrong.ts'),
       `import { JsonFileRepository } from 'json-file-repository'
     export const wrong: Promise<string> = new JsonFileRepository<{ a: number }>('x').get('1')
     `,
     )
-    expect(typeCheck(project, 'check.ts', 'readme.mts')).toBe('')
+    expect(typeCheck(project, 'check.ts')).toBe('')
     expect(typeErrors(project, 'wrong.ts')).toMatch(/wrong\.ts\(2,\d+\): error TS2322/)
   },
   TIMEOUT,

@@ -12,6 +12,7 @@ import {
   listNames,
   makeTempDirectory,
   memoryLogger,
+  readableCopy,
   removeDirectory,
 } from './helpers'
 
@@ -121,11 +122,12 @@ describe('a directory another user can write is refused at start-up', () => {
   asRoot(
     'run as another user (nobody), a 0777 directory of root is refused and a directory of its own works',
     async () => {
-      const dist = builtPackage()
       const parent = freshDirectory()
       // nobody must reach it: mkdtemp made the root 0700.
       fs.chmodSync(root, 0o755)
       fs.chmodSync(parent, 0o755)
+      // And the package, which the checkout may keep where nobody cannot go.
+      const dist = readableCopy(path.join(parent, 'package'))
       const shared = path.join(parent, 'shared')
       const own = path.join(parent, 'own')
       fs.mkdirSync(shared, { mode: 0o777 })

@@ -8,6 +8,7 @@
  * Exit codes: 0 success; 1 failure (missing directory, I/O error); 2 usage error.
  */
 import fs from 'node:fs'
+import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { exportToRedis } from './redis-export'
 
@@ -20,12 +21,18 @@ that a session already in Redis is kept), for redis-cli --pipe:
 
   ${NAME} export-redis /srv/app/sessions | redis-cli --pipe
 
-Changes no file. --ttl: seconds to keep a session whose file has no expiry.`
+Changes no file. --ttl: seconds to keep a session whose file has no expiry.
+
+Options:
+  -h, --help     show this help
+  -v, --version  show the version`
 
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--help' || argv[0] === '-h') return void process.stdout.write(`${HELP}\n`)
+  if (argv[0] === '--version' || argv[0] === '-v')
+    return void process.stdout.write(`${version()}\n`)
   if (argv[0] !== 'export-redis')
     throw new UsageError(argv[0] ? `unknown command ${JSON.stringify(argv[0])}` : 'missing command')
   let parsed: ReturnType<typeof parse>
@@ -46,6 +53,11 @@ async function main(argv: string[]): Promise<void> {
     throw new Error(`no such directory: ${directory}`)
   }
   await exportToRedis(directory, process.stdout, { prefix: values.prefix ?? 'sess:', ttl })
+}
+
+function version(): string {
+  const file = path.join(__dirname, '..', 'package.json')
+  return JSON.parse(fs.readFileSync(file, 'utf8')).version
 }
 
 function parse(args: string[]) {

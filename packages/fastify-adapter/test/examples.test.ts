@@ -133,17 +133,3 @@ test('the complete example logs in, answers /me and logs out', async () => {
     expect((await browser.json(base, '/me')).status).toBe(401)
   })
 })
-
-test("this package's README example counts views in a session stored in ./sessions", async () => {
-  const readme = fs.readFileSync(path.join(__dirname, '../README.md'), 'utf8')
-  const example = /```ts\n([\s\S]*?)```/.exec(readme)?.[1] as string
-  await run(
-    (port) => compile(example, port),
-    async (base, root) => {
-      const browser = new HttpBrowser()
-      expect((await browser.json(base, '/')).body).toEqual({ views: 1 })
-      expect((await browser.json(base, '/')).body).toEqual({ views: 2 })
-      expect(fs.readdirSync(path.join(root, 'sessions'))).toHaveLength(1)
-    },
-  )
-})

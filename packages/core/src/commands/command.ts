@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import type { ParseArgsConfig } from 'node:util'
 import type { EncryptionOptions } from '../encryption'
 import { JsonFileRepository } from '../json-file-repository'
-import type { LegacyFormat } from '../types'
+import type { EntryInfo, LegacyFormat } from '../types'
 
 export const NAME = 'json-file-repository'
 
@@ -59,8 +59,10 @@ const logger = {
 
 /**
  * The repository of `directory`, read-only unless `writable`, reading the legacy files of
- * `legacyFiles` too (a writable one only: converting writes), with `encryption` if given.
- * @throws {JsonFileRepositoryError} `ERR_IO` when a writable one cannot create the directory.
+ * `legacyFiles` too (a writable one only: converting writes), with `encryption` if given, and
+ * trusting a directory other users can write when `allowSharedDirectory`.
+ * @throws {JsonFileRepositoryError} `ERR_IO` when a writable one cannot create the directory;
+ * `ERR_UNSAFE_DIRECTORY` when another user could write it, unless `allowSharedDirectory`.
  * @throws {TypeError} Given `legacyFiles` when not `writable`, or an invalid key.
  */
 export function openRepository(
@@ -68,15 +70,34 @@ export function openRepository(
   writable: boolean,
   legacyFiles?: LegacyFormat,
   encryption?: EncryptionOptions,
+  allowSharedDirectory = false,
 ): JsonFileRepository {
   // No cache: each value is read once, and so memory stays flat over any number of files.
   return new JsonFileRepository(directory, {
     cache: false,
     logger,
     readOnly: !writable,
+    allowSharedDirectory,
     ...(legacyFiles ? { legacyFiles } : {}),
     ...(encryption ? { encryption } : {}),
   })
+}
+
+/**
+ * The live entries, as `list()` gives them from `stat`, each then read: a corrupt file (which a
+ * read-only repository leaves in place, reporting it) is no entry, and neither is one that
+ * expired or was removed since it was listed. What `stat` alone cannot tell.
+ * @throws {JsonFileRepositoryError} `ERR_IO` (from the iteration).
+ */
+export async function* liveEntries(
+  repository: JsonFileRepository,
+): AsyncIterableIterator<EntryInfo> {
+  for await (const { key } of repository.list({ expired: false })) {
+    const entry = await repository.getEntry(key)
+    if (entry === undefined) continue
+    const { expiresAt, size, changedAt } = entry
+    yield { key, expiresAt, size, changedAt }
+  }
 }
 
 /** Writes a line, waiting when the reader is slower, so that memory stays flat. */

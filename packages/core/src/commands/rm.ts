@@ -35,7 +35,13 @@ Servers see the removal on their next request. Put -- before keys that start wit
       const keys = dryRun ? undefined : await encryptionFor(rm, repository.directory, values, false)
       const reader = dryRun
         ? repository
-        : openRepository(repository.directory, false, undefined, keys)
+        : openRepository(
+            repository.directory,
+            false,
+            undefined,
+            keys,
+            values['allow-shared-directory'] === true,
+          )
       try {
         for await (const [key, value] of reader.entries()) {
           if (conditions.every(([at, expected]) => matches(valueAt(value, at), expected))) {

@@ -7,10 +7,11 @@ import { type Command, print, showKey, time } from './command'
 export const stats: Command = {
   usage: 'stats <dir> [--json]',
   summary: 'counts, bytes and ages of the entries',
-  help: `Counts the live and the expired entries, the bytes of all entry files, the oldest and
-the newest live entry (by change time), the quarantined (*.corrupt-*) and the temp files, and
-the files that look like those of @itrocks/fastify-file-session-store 0.3 (named <id>, no
-extension: see --legacy and the migrate command).`,
+  help: `Counts the live entries (each is read: a corrupt file is none, reported on stderr) and
+the expired ones, the bytes of all entry files, the oldest and the newest live entry (by change
+time), the quarantined (*.corrupt-*) and the temp files, and the files that look like those of
+@itrocks/fastify-file-session-store 0.3 (named <id>, no extension: see --legacy and the migrate
+command).`,
   options: { json: { type: 'boolean' } },
   args: [0, 0],
   async run(repository, _args, values) {
@@ -20,12 +21,15 @@ extension: see --legacy and the migrate command).`,
     let bytes = 0
     let oldest: EntryInfo | undefined
     let newest: EntryInfo | undefined
-    for await (const info of repository.list()) {
-      bytes += info.size
-      if (isExpired(info.expiresAt, now)) {
+    for await (const listed of repository.list()) {
+      bytes += listed.size
+      if (isExpired(listed.expiresAt, now)) {
         expired++
         continue
       }
+      // Read, so that a corrupt file (reported on stderr, left in place) is no entry.
+      const info = await repository.getEntry(listed.key)
+      if (info === undefined) continue
       entries++
       if (!oldest || info.changedAt < oldest.changedAt) oldest = info
       if (!newest || info.changedAt > newest.changedAt) newest = info
@@ -55,6 +59,6 @@ extension: see --legacy and the migrate command).`,
       ['temp files', tempFiles],
       ['legacy files', legacyFiles],
     ]
-    await print(rows.map(([name, value]) => `${`${name}:`.padEnd(13)}${value}`).join('\n'))
+    await print(rows.map(([name, value]) => `${`${name}:`.padEnd(14)}${value}`).join('\n'))
   },
 }
