@@ -452,19 +452,20 @@ export class SessionFiles<S = SessionRecord> {
 }
 
 /**
- * Settles a node-style callback from a promise: once, asynchronously, outside any `try` (an
- * error the callback throws is not caught and does not call it again). An error names its
- * session by fingerprint (see `redactError`): frameworks pass it on to their error handler,
- * which logs it and may put its message in the 500 response.
- * @throws Never (what `callback` throws is an unhandled rejection, as for any callback).
+ * Settles a node-style callback from a promise: once, asynchronously, outside the promise chain
+ * (on `process.nextTick`, as `util.callbackify` does), so that an error the callback throws is
+ * an `uncaughtException`, as with MemoryStore, not an `unhandledRejection`, and does not call
+ * it again. An error names its session by fingerprint (see `redactError`): frameworks pass it
+ * on to their error handler, which logs it and may put its message in the 500 response.
+ * @throws Never (what `callback` throws is an uncaught exception, as for any callback).
  */
 export function settle<T>(
   promise: Promise<T>,
   callback: (error: unknown, value?: T) => void,
 ): void {
   promise.then(
-    (value) => callback(null, value),
-    (error) => callback(redactError(error)),
+    (value) => process.nextTick(callback, null, value),
+    (error) => process.nextTick(callback, redactError(error)),
   )
 }
 

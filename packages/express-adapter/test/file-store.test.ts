@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { FileStore, fingerprint, JsonFileRepositoryError } from 'express-file-session-store'
@@ -150,6 +151,23 @@ describe('express-session', () => {
     const [record] = errors()
     expect(record?.message).toBe('session store failure')
     expect(JSON.stringify(record)).not.toContain(ID)
+  })
+
+  test('a callback that throws is an uncaught exception, as with MemoryStore, and is called once', () => {
+    // In a process of its own, as in an app: a throw inside a promise chain would instead be an
+    // unhandled rejection, which MemoryStore never gives.
+    const script = `
+      const { FileStore } = require(${JSON.stringify(path.join(__dirname, '../dist'))})
+      const store = new FileStore(${JSON.stringify(directory)})
+      let calls = 0
+      const seen = []
+      process.on('unhandledRejection', (error) => seen.push('unhandledRejection: ' + error.message))
+      process.on('uncaughtException', (error) => seen.push('uncaughtException: ' + error.message))
+      store.set('some-id', { cookie: {} }, () => { calls++; throw new Error('boom') })
+      // Once nothing is left to run: the callback cannot be called again after.
+      process.on('exit', () => require('node:fs').writeSync(1, JSON.stringify({ calls, seen })))`
+    const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+    expect(JSON.parse(output)).toEqual({ calls: 1, seen: ['uncaughtException: boom'] })
   })
 
   test("session-file-store's options are refused, with ours suggested", () => {
