@@ -555,9 +555,10 @@ export class EntryFiles {
   #warnClampedTimes(file: string): void {
     if (this.#warnedClampedTimes) return
     this.#warnedClampedTimes = true
+    // No path in the message (the record has the file, which a redacting logger drops).
     this.#options.logger.error(
       { file },
-      `The filesystem of ${this.#directory} cannot store modification times after 2200, where expiries are kept: entries there will not expire`,
+      "The repository's filesystem cannot store modification times after 2200, where expiries are kept: entries there will not expire",
     )
   }
 

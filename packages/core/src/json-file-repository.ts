@@ -500,9 +500,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   #assertOpen(): void {
     if (this.#closed) {
-      throw new JsonFileRepositoryError('ERR_CLOSED', 'The repository is closed', {
-        file: this.directory,
-      })
+      // No path, in the message or `file`: it may reach an HTTP response or a log.
+      throw new JsonFileRepositoryError('ERR_CLOSED', 'The repository is closed')
     }
   }
 
@@ -511,7 +510,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     if (this.#options.readOnly) {
       throw new JsonFileRepositoryError(
         'ERR_READ_ONLY',
-        `The repository ${this.directory} was opened read-only`,
+        'The repository was opened read-only',
       )
     }
   }

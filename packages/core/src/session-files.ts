@@ -239,7 +239,8 @@ export class SessionFiles<S = SessionRecord> {
       (entry) => {
         if (!entry) return null
         this.#remember(sessionId)
-        if (entry.expiresAt === undefined && this.#unstamped) return this.#convert(entry)
+        // Its errors (of the write or delete it makes) must name the session by fingerprint too.
+        if (entry.expiresAt === undefined && this.#unstamped) return redacted(this.#convert(entry))
         return this.#toSession(sessionId, entry) as S | null
       },
       (error: unknown) => {

@@ -773,6 +773,10 @@ export function describeRepository(
         await expect(collect(repository.keys())).rejects.toEqual(closed)
         await expect(collect(repository.entries())).rejects.toEqual(closed)
         await expect(repository.close()).resolves.toBeUndefined()
+        // No path: neither in its message nor in `file`, which loggers print.
+        const error = await repository.get('a').catch((e: JsonFileRepositoryError) => e)
+        expect((error as JsonFileRepositoryError).file).toBeUndefined()
+        expect((error as Error).message).not.toContain(directory)
         expect(JSON.parse(fs.readFileSync(path.join(directory, 'a.json'), 'utf8'))).toBe(3)
       })
 

@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { FileStore, fingerprint, JsonFileRepositoryError } from 'express-file-session-store'
 import session, { Store } from 'express-session'
+import { SessionFiles } from 'json-file-repository'
 import sessionFileStore from 'session-file-store'
 import { memoryLogger } from '../../core/test/helpers'
 import {
@@ -140,6 +141,23 @@ describe('express-session', () => {
     expect(error.message).toContain(fingerprint(ID))
     expect(error.message).not.toContain(ID)
     expect(error.message).not.toContain(directory)
+  })
+
+  test("an error converting a session-file-store file names the session by fingerprint in the core's promise API too", async () => {
+    const files = new SessionFiles(
+      { directory, maxFileSize: 200, fsync: false },
+      'session-file-store@1',
+    )
+    closing.push(() => files.close())
+    // Under 200 bytes in the file; JSON.stringify spells each 1e9 out, which takes it over.
+    const numbers = Array.from({ length: 15 }, () => '1e9').join(',')
+    const text = `{"cookie":{"originalMaxAge":null},"__lastAccess":${Date.now()},"n":[${numbers}]}`
+    expect(text.length).toBeLessThan(200)
+    fs.writeFileSync(path.join(directory, `${ID}.json`), text)
+    const error = await files.get(ID).catch((e: unknown) => e)
+    expect(error).toEqual(expect.objectContaining({ code: 'ERR_INVALID_VALUE' }))
+    expect((error as Error).message).toContain(fingerprint(ID))
+    expect((error as Error).message).not.toContain(ID)
   })
 
   test('a save without a callback that fails is reported to the logger, by fingerprint', async () => {
