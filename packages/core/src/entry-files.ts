@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
 import path from 'node:path'
-import { isStaleTemp, makeDirectory } from './directory'
+import { isStaleQuarantine, isStaleTemp, makeDirectory } from './directory'
 import { trustedOwners } from './directory-checks'
 import { DirectorySync } from './directory-sync'
 import { sealedSize } from './encryption'
@@ -484,6 +484,22 @@ export class EntryFiles {
         await unlink(file)
         this.#counters.tempFilesRemoved++
       }
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
+    }
+  }
+
+  /**
+   * Removes the file `name` if it was moved aside long enough ago (see `isStaleQuarantine`).
+   * A directory moved aside is left alone: it is not ours to empty.
+   */
+  async pruneQuarantined(name: string, now: number): Promise<void> {
+    if (!isStaleQuarantine(name, now)) return
+    const file = this.#prefix + name
+    try {
+      if (!(await lstat(file)).isFile()) return
+      await unlink(file)
+      this.#counters.quarantinedRemoved++
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
     }

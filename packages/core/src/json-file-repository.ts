@@ -19,6 +19,7 @@ import { parse, serialize } from './format'
 import {
   fileNameToKey,
   invalidKeyReason,
+  isQuarantineName,
   isSealedName,
   legacyFileNameToKey,
   tempFileWriter,
@@ -87,6 +88,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     deletes: 0,
     quarantined: 0,
     tempFilesRemoved: 0,
+    quarantinedRemoved: 0,
   }
   #timer: NodeJS.Timeout | undefined
   /** The `prune()` calls under way (the timer's among them), which `close()` waits for. */
@@ -360,7 +362,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /**
    * Removes the files of expired entries, deciding from `stat` alone (no file is opened),
-   * and temp files left by writers that crashed (counted apart: `stats().tempFilesRemoved`).
+   * temp files left by writers that crashed (counted apart: `stats().tempFilesRemoved`), and
+   * files moved aside more than 7 days before (`stats().quarantinedRemoved`): they may hold
+   * plaintext, and their name the key.
    * @returns How many expired entries were removed.
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    */
@@ -383,6 +387,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
           return Number(await this.#files.pruneExpired(key, this.#files.file(name), now))
         }
         if (tempFileWriter(name) !== undefined) await this.#files.pruneTemp(name, now)
+        else if (isQuarantineName(name)) await this.#files.pruneQuarantined(name, now)
         const legacyKey = this.#legacy && legacyFileNameToKey(name)
         if (legacyKey !== undefined) return Number((await this.#migrate(legacyKey)) === 'expired')
         return 0
@@ -508,10 +513,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   #assertWritable(): void {
     this.#assertOpen()
     if (this.#options.readOnly) {
-      throw new JsonFileRepositoryError(
-        'ERR_READ_ONLY',
-        'The repository was opened read-only',
-      )
+      throw new JsonFileRepositoryError('ERR_READ_ONLY', 'The repository was opened read-only')
     }
   }
 

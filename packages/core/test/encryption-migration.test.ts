@@ -180,7 +180,7 @@ describe('the command line on an encrypted directory', () => {
   test('prune needs no key: it decides from stat alone', async () => {
     await expect(run({ JSON_FILE_REPOSITORY_KEY: '' }, 'prune', directory)).resolves.toEqual({
       code: 0,
-      stdout: 'pruned 0 expired entries, 0 stale temp files\n',
+      stdout: 'pruned 0 expired entries, 0 stale temp files, 0 quarantined files\n',
       stderr: '',
     })
   })
