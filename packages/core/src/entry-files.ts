@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
 import path from 'node:path'
 import { isStaleQuarantine, isStaleTemp, makeDirectory } from './directory'
-import { trustedOwners } from './directory-checks'
+import { type DirectoryGuard, trustedOwners } from './directory-checks'
 import { DirectorySync } from './directory-sync'
 import { sealedSize } from './encryption'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
@@ -62,6 +62,8 @@ export class EntryFiles {
   #warnedClampedTimes = false
   /** With `fsync`: flushes the directory after a rename or an unlink, shared between calls. */
   readonly #directorySync: DirectorySync | undefined
+  /** Checks the directory again before a write when it was made again or replaced. */
+  readonly #guard: DirectoryGuard
 
   constructor(
     directory: string,
@@ -69,7 +71,9 @@ export class EntryFiles {
     cache: SnapshotCache,
     counters: Counters,
     busy: (key: string) => boolean,
+    guard: DirectoryGuard,
   ) {
+    this.#guard = guard
     this.#directory = directory
     this.#prefix = path.join(directory, path.sep)
     this.#options = options
@@ -201,7 +205,7 @@ export class EntryFiles {
    * current one); with `only: 'new'`, only if it does not, in any form (see `exclusive`).
    * @returns Whether it wrote: `false` only when `only` found the entry missing, or there.
    * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be written or removed, or the
-   *   directory flushed.
+   *   directory flushed; `ERR_UNSAFE_DIRECTORY` (see `DirectoryGuard.verify`).
    */
   async write(
     key: string,
@@ -226,6 +230,8 @@ export class EntryFiles {
       exclusive: only === 'new',
     }
     for (let attempt = 1; ; attempt++) {
+      // Not into a directory made again since it was checked (by another user, say) unchecked.
+      await this.#guard.verify()
       const temp = this.#prefix + tempFileName(name, this.#nextTempId())
       this.#writing.add(temp)
       this.#targets.add(file)
@@ -279,6 +285,7 @@ export class EntryFiles {
     if (!payload || payload.key !== key || target === undefined || target === name) return false
     if (isExpired(mtimeToExpiry(payload.stats.mtimeMs)) || !isJson(payload.json)) return false
     this.#cache.delete(key)
+    await this.#guard.verify()
     const targetFile = this.file(target)
     const temp = this.#prefix + tempFileName(target, this.#nextTempId())
     this.#writing.add(temp)

@@ -10,7 +10,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { makeDirectory, readEntryStats, visitNames } from './directory'
-import { checkDirectory, trustedOwners } from './directory-checks'
+import { DirectoryGuard, trustedOwners } from './directory-checks'
 import { EntryFiles, toEntry } from './entry-files'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
@@ -107,7 +107,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    *   or unknown (the message suggests the closest known name).
    * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created, or a file
    *   is where it should be; `ERR_UNSAFE_DIRECTORY` when it, or a parent, is not owned by this
-   *   process's user or root, or is writable by group or others without the sticky bit.
+   *   process's user or root, or is writable by group or others without the sticky bit, or
+   *   when, unencrypted and not `readOnly`, it is readable by group or others (who could list
+   *   the keys); encrypted or `readOnly`, that is only reported to the logger.
    */
   constructor(directory: string, options: JsonFileRepositoryOptions = {}) {
     if (typeof directory !== 'string' || directory === '') {
@@ -115,6 +117,15 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     }
     this.#options = normalizeOptions(options)
     this.directory = openDirectory(path.resolve(directory), this.#options)
+    const { allowSharedDirectory, readOnly, forms, logger: log } = this.#options
+    const guard = new DirectoryGuard(this.directory, {
+      owners: allowSharedDirectory ? undefined : trustedOwners(),
+      // Unencrypted, the names are the keys: where they are written, others must not list them.
+      listable: forms[0].sealed || readOnly ? 'warn' : 'refuse',
+      logger: log,
+    })
+    // Read-only, a missing directory is an empty one, with nothing to check.
+    if (!readOnly || fs.existsSync(this.directory)) guard.check()
     this.#cache = new SnapshotCache(this.#options.cache)
     this.#files = new EntryFiles(
       this.directory,
@@ -122,6 +133,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       this.#cache,
       this.#counters,
       (key) => this.#queue.busy(key),
+      guard,
     )
     const { legacyFiles, maxFileSize } = this.#options
     this.#legacy = legacyFiles && new LegacyFiles(this.#files, legacyFiles, maxFileSize)
@@ -213,7 +225,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * @returns Whether the value is stored: `false` only when an `update` found no entry.
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`; `ERR_INVALID_VALUE` when JSON cannot
    * represent `value` or its JSON is larger than `maxFileSize` (nothing is written); `ERR_IO`;
-   * `ERR_CLOSED`; `ERR_READ_ONLY`.
+   * `ERR_CLOSED`; `ERR_READ_ONLY`; `ERR_UNSAFE_DIRECTORY` when the directory was made again or
+   * replaced since it was checked and no longer passes the checks of the constructor.
    * @throws {TypeError} When `expiresAt` is not a valid time.
    * @example await sessions.set(id, session, { expiresAt: Date.now() + 86_400_000 })
    */
@@ -540,9 +553,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 }
 
 /**
- * Makes `directory` if it is missing, and checks it.
+ * Makes `directory` if it is missing (the caller checks it: see `DirectoryGuard`).
  * @returns Its real path.
- * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_UNSAFE_DIRECTORY`.
+ * @throws {JsonFileRepositoryError} `ERR_IO`.
  */
 function openDirectory(directory: string, options: NormalizedOptions): string {
   let real: string
@@ -560,8 +573,6 @@ function openDirectory(directory: string, options: NormalizedOptions): string {
       { file: directory, cause: error },
     )
   }
-  const owners = trustedOwners()
-  if (!options.allowSharedDirectory && owners !== undefined) checkDirectory(real, owners)
   return real
 }
 

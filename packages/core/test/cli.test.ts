@@ -569,7 +569,7 @@ describe('export and import', () => {
     // An expired line and a blank one are skipped.
     fs.writeFileSync(file, `${exported.stdout}\n{"key":"gone","value":1,"expiresAt":1}\n`)
     const target = path.join(tmp, 'target')
-    fs.mkdirSync(target)
+    fs.mkdirSync(target, { mode: 0o700 })
     const imported = await run('import', target, file)
     expect(imported).toEqual({
       code: 0,

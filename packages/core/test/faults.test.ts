@@ -56,7 +56,7 @@ const ioError = (cause: string) =>
 
 test('with no file descriptor left, get() and set() reject with ERR_IO (EMFILE), then recover', () => {
   const directory = path.join(root, 'emfile')
-  fs.mkdirSync(directory)
+  fs.mkdirSync(directory, { mode: 0o700 })
   const script = path.join(fixturesDirectory, 'emfile.js')
   const output = execFileSync(
     'bash',
