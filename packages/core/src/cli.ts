@@ -50,8 +50,9 @@ Options:
                      (see migrate)
   --ttl <ms>         with --legacy and migrate: lifetime of such a session without
                      cookie.expires, from its last write (default 86400000)
-  --key-file <path>  a file holding the encryption keys (comma- or newline-separated, the
-                     current one first); else they are read from ${KEY_VARIABLE}.
+  --key-file <path>  a file holding encryption keys, one a line (surrounding whitespace
+                     ignored); may be given several times; the first key is the current one.
+                     Else the key is read from ${KEY_VARIABLE} (one key).
                      Needed for a directory with encrypted entries (but by prune)
   -h, --help         show help (also after a command: ${NAME} ls --help)
   -v, --version      show the version
@@ -74,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
     help: { type: 'boolean', short: 'h' },
     legacy: { type: 'boolean' },
     ttl: { type: 'string' },
-    'key-file': { type: 'string' },
+    'key-file': { type: 'string', multiple: true },
     ...command.options,
   })
   if (values.help) return print(`Usage: ${NAME} ${command.usage}\n\n${command.help}`)

@@ -13,7 +13,7 @@ import path from 'node:path'
 import { isStaleQuarantine, isStaleTemp, makeDirectory } from './directory'
 import { type DirectoryGuard, trustedOwners } from './directory-checks'
 import { DirectorySync } from './directory-sync'
-import { sealedSize } from './encryption'
+import { sealedBy, sealedSize } from './encryption'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
@@ -172,15 +172,20 @@ export class EntryFiles {
   /**
    * The key of the entry the file `name` holds, `undefined` when it holds none. For a name
    * made of its key, from the name alone; for a hashed name, by reading and opening the file
-   * (within the limits of `read`).
+   * (within the limits of `read`), calling `foreign` when it was sealed by none of the keys
+   * configured.
    * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be read.
    */
-  async keyOf(name: string, file: string): Promise<string | undefined> {
+  async keyOf(name: string, file: string, foreign?: () => void): Promise<string | undefined> {
     const form = formOfName(this.#options.forms, name)
     if (form === undefined) return undefined
     // A plain name is its key: decoding it reads nothing.
     if (!form.sealed) return form.decode(name, '').key
-    return (await this.#payload(name, file, form))?.key
+    const sealedByOther = (text: string) => {
+      const id = sealedBy(text)
+      if (id !== undefined && !form.keyIds?.includes(id)) foreign?.()
+    }
+    return (await this.#payload(name, file, form, sealedByOther))?.key
   }
 
   /**
@@ -188,12 +193,13 @@ export class EntryFiles {
    * bad.
    * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be read.
    */
-  async #payload(name: string, file: string, form: Form) {
+  async #payload(name: string, file: string, form: Form, failed?: (text: string) => void) {
     const result = await this.read('', file)
     if (result === undefined || 'notAFile' in result) return undefined
     try {
       return { ...form.decode(name, result.text), stats: result.stats }
     } catch {
+      failed?.(result.text)
       return undefined
     }
   }

@@ -91,6 +91,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     quarantinedRemoved: 0,
   }
   #timer: NodeJS.Timeout | undefined
+  /** Whether files sealed by other keys were reported (once: see `#reportForeign`). */
+  #warnedForeign = false
   /** The `prune()` calls under way (the timer's among them), which `close()` waits for. */
   readonly #prunes = new Set<Promise<number>>()
   #closed = false
@@ -484,15 +486,35 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       return Promise.reject(error)
     }
     const [current] = this.#options.forms
-    return visitNames(
+    let foreign = 0
+    const moving = visitNames(
       this.directory,
       PRUNE_CONCURRENCY,
       () => this.#closed,
       async (name) => {
-        const key = await this.#files.keyOf(name, this.#files.file(name))
+        const key = await this.#files.keyOf(name, this.#files.file(name), () => foreign++)
         if (key === undefined || current.name(key) === name) return 0
         return Number(await this.#queue.run(key, () => this.#files.move(key, name)))
       },
+    )
+    return moving.then((moved) => {
+      this.#reportForeign(foreign)
+      return moved
+    })
+  }
+
+  /**
+   * Reports, once, that a walk of the directory met `count` encrypted files sealed by none of
+   * the configured keys: they are invisible (never read, listed or moved), which is most often
+   * a key missing from the configuration. Found where the directory is walked anyway: opening
+   * never scans it. The count, never the names.
+   */
+  #reportForeign(count: number): void {
+    if (count === 0 || this.#warnedForeign) return
+    this.#warnedForeign = true
+    this.#options.logger.warn(
+      { foreignFiles: count },
+      `${count} encrypted ${count === 1 ? 'file is' : 'files are'} sealed by none of the configured keys: ${count === 1 ? 'it is' : 'they are'} skipped (encrypted under another key? add it to \`encryption.keys\`)`,
     )
   }
 
@@ -530,19 +552,21 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     }
   }
 
-  #entryStats(): AsyncIterableIterator<[string, string, fs.Stats]> {
+  async *#entryStats(): AsyncIterableIterator<[string, string, fs.Stats]> {
     this.#assertOpen()
     // A converted legacy file is listed under the file of the entry it became.
     const migrate =
       this.#legacy &&
       (async (key: string) =>
         (await this.#migrate(key)) === 'migrated' ? this.path(key) : undefined)
-    return readEntryStats(
+    let foreign = 0
+    yield* readEntryStats(
       this.directory,
       (name) => this.#files.file(name),
-      (name, file) => this.#files.keyOf(name, file),
+      (name, file) => this.#files.keyOf(name, file, () => foreign++),
       migrate,
     )
+    this.#reportForeign(foreign)
   }
 
   /** The file of `key`, after checking the key and that the repository is open. */

@@ -412,3 +412,42 @@ describe('the encryption option', () => {
     expect(create).toThrow(message)
   })
 })
+
+describe('files sealed by none of the configured keys', () => {
+  test('a walk reports their count (never their names) once; opening scans nothing', async () => {
+    const other = open({ keys: [KEY_B] })
+    await other.set('a', 1)
+    await other.set('b', 2)
+    const logger = memoryLogger()
+    const repository = open({ keys: [KEY_A] }, { logger })
+    await repository.set('c', 3)
+    // Nothing at start-up: the directory is never scanned there.
+    expect(logger.records).toEqual([])
+    const keys = []
+    for await (const key of repository.keys()) keys.push(key)
+    expect(keys).toEqual(['c'])
+    const warning = expect.objectContaining({
+      level: 'warn',
+      object: { foreignFiles: 2 },
+      message:
+        '2 encrypted files are sealed by none of the configured keys: they are skipped (encrypted under another key? add it to `encryption.keys`)',
+    })
+    expect(logger.records).toEqual([warning])
+    // Once per repository, whatever walks after.
+    await expect(repository.rekey()).resolves.toBe(0)
+    expect(logger.records).toEqual([warning])
+    expect(entryNames()).toHaveLength(3)
+  })
+
+  test('rekey() reports them too', async () => {
+    await open({ keys: [KEY_B] }).set('a', 1)
+    const logger = memoryLogger()
+    await expect(open({ keys: [KEY_A] }, { logger }).rekey()).resolves.toBe(0)
+    expect(logger.records).toEqual([
+      expect.objectContaining({
+        object: { foreignFiles: 1 },
+        message: expect.stringMatching(/^1 encrypted file is sealed by none/),
+      }),
+    ])
+  })
+})

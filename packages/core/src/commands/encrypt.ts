@@ -11,7 +11,8 @@ function moveCommand(direction: 'encrypt' | 'decrypt', summary: string, what: st
     help: `${what}, keeping its expiry.
 Safe while servers use the directory (configure them with the same keys and
 transition: '${direction}ing' first); idempotent. Prints how many entries were moved.
-The keys come from JSON_FILE_REPOSITORY_KEY (comma-separated, current first) or --key-file.`,
+The key comes from JSON_FILE_REPOSITORY_KEY, or the keys from --key-file (one a line,
+current first; the option may be repeated).`,
     options: {},
     args: [0, 0],
     keys: `${direction}ing`,

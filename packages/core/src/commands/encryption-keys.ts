@@ -1,29 +1,31 @@
 /**
  * Where the command line finds the encryption keys: the environment variable
- * JSON_FILE_REPOSITORY_KEY or the file named by --key-file, never an argument (which `ps` shows
- * to every user of the machine). Without keys, it refuses to work blind on encrypted entries.
+ * JSON_FILE_REPOSITORY_KEY (one key) or the files named by --key-file (one key a line; the
+ * option may be given several times), never an argument, which `ps` shows to every user of the
+ * machine (see key-files.ts). Without keys, it refuses to work blind on encrypted entries.
  */
-import fs from 'node:fs'
 import { readNames } from '../directory'
 import type { EncryptionOptions } from '../encryption'
+import { KEY_VARIABLE, readEncryptionKeys } from '../key-files'
 import { isSealedName } from '../keys'
 import { type Command, Failure, type Values } from './command'
 
-export const KEY_VARIABLE = 'JSON_FILE_REPOSITORY_KEY'
-const HOW = `give the keys in ${KEY_VARIABLE} (comma-separated, current first) or in a file named by --key-file`
+export { KEY_VARIABLE }
+
+const HOW = `give the key in ${KEY_VARIABLE}, or the keys in files named by --key-file (one key a line, the current one first)`
 
 /**
  * The `encryption` option for `command` on `directory`: the keys, with the transition the
  * command writes (reading both forms), or none when no key is given.
- * @throws {Failure} When the key file cannot be read or holds no key, or when keys are needed
- * and none is given.
+ * @throws {Failure} When a key file cannot be read or holds no key, a key is invalid, or keys
+ * are needed and none is given.
  */
 export async function encryptionFor(
   command: Command,
   directory: string,
   values: Values,
 ): Promise<EncryptionOptions | undefined> {
-  const keys = readKeys(values['key-file'] as string | undefined)
+  const keys = readKeys(values['key-file'])
   if (keys !== undefined) {
     return { keys, transition: command.keys === 'decrypting' ? 'decrypting' : 'encrypting' }
   }
@@ -36,23 +38,13 @@ export async function encryptionFor(
   return undefined
 }
 
-function readKeys(keyFile: string | undefined): string[] | undefined {
-  let text = process.env[KEY_VARIABLE]
-  if (keyFile !== undefined) {
-    try {
-      text = fs.readFileSync(keyFile, 'utf8')
-    } catch (error) {
-      throw new Failure(`cannot read the key file ${keyFile}: ${(error as Error).message}`)
-    }
+function readKeys(keyFiles: Values[string]): string[] | undefined {
+  const files = keyFiles === undefined ? [] : ([] as unknown[]).concat(keyFiles)
+  try {
+    return readEncryptionKeys(files as string[])
+  } catch (error) {
+    throw new Failure((error as Error).message)
   }
-  const keys = text
-    ?.split(/[,\n]/)
-    .map((key) => key.trim())
-    .filter((key) => key !== '')
-  if (keyFile !== undefined && keys?.length === 0) {
-    throw new Failure(`the key file ${keyFile} holds no key`)
-  }
-  return keys?.length ? keys : undefined
 }
 
 /**
