@@ -178,7 +178,11 @@ export class EntryFiles {
    */
   async keyOf(name: string, file: string, foreign?: () => void): Promise<string | undefined> {
     const form = formOfName(this.#options.forms, name)
-    if (form === undefined) return undefined
+    if (form === undefined) {
+      // Encrypted, and no key is configured: as unseen as a file sealed by another key.
+      if (isSealedName(name)) foreign?.()
+      return undefined
+    }
     // A plain name is its key: decoding it reads nothing.
     if (!form.sealed) return form.decode(name, '').key
     const sealedByOther = (text: string) => {

@@ -439,6 +439,13 @@ describe('files sealed by none of the configured keys', () => {
     expect(entryNames()).toHaveLength(3)
   })
 
+  test('unencrypted, a walk reports the encrypted files it cannot see', async () => {
+    await open({ keys: [KEY_B] }).set('a', 1)
+    const logger = memoryLogger()
+    await expect(collect(open(undefined, { logger }).keys())).resolves.toEqual([])
+    expect(logger.records).toEqual([expect.objectContaining({ object: { foreignFiles: 1 } })])
+  })
+
   test('rekey() reports them too', async () => {
     await open({ keys: [KEY_B] }).set('a', 1)
     const logger = memoryLogger()
