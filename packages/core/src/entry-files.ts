@@ -240,7 +240,7 @@ export class EntryFiles {
       exclusive: only === 'new',
     }
     for (let attempt = 1; ; attempt++) {
-      // Not into a directory made again since it was checked (by another user, say) unchecked.
+      // A directory made again since it was checked (by another user, say) is checked first.
       await this.#guard.verify()
       const temp = this.#prefix + tempFileName(name, this.#nextTempId())
       this.#writing.add(temp)

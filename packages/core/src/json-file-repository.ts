@@ -119,12 +119,12 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     }
     this.#options = normalizeOptions(options)
     this.directory = openDirectory(path.resolve(directory), this.#options)
-    const { allowSharedDirectory, readOnly, forms, logger: log } = this.#options
+    const { allowSharedDirectory, readOnly, forms } = this.#options
     const guard = new DirectoryGuard(this.directory, {
       owners: allowSharedDirectory ? undefined : trustedOwners(),
       // Unencrypted, the names are the keys: where they are written, others must not list them.
       listable: forms[0].sealed || readOnly ? 'warn' : 'refuse',
-      logger: log,
+      logger: this.#options.logger,
     })
     // Read-only, a missing directory is an empty one, with nothing to check.
     if (!readOnly || fs.existsSync(this.directory)) guard.check()

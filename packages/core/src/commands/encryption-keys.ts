@@ -38,10 +38,10 @@ export async function encryptionFor(
   return undefined
 }
 
+/** The keys of the --key-file options (parsed with `multiple`), else of the variable. */
 function readKeys(keyFiles: Values[string]): string[] | undefined {
-  const files = keyFiles === undefined ? [] : ([] as unknown[]).concat(keyFiles)
   try {
-    return readEncryptionKeys(files as string[])
+    return readEncryptionKeys((keyFiles as string[] | undefined) ?? [])
   } catch (error) {
     throw new Failure((error as Error).message)
   }
