@@ -402,6 +402,12 @@ describe('the encryption option', () => {
     ['no key', { keys: [] }, '`encryption.keys` must hold a key'],
     ['a short secret', { keys: ['too short'] }, '32-byte keys'],
     ['a 16-byte key', { keys: [new Uint8Array(16)] }, '32-byte keys'],
+    [
+      "a key file's text as bytes",
+      { keys: [Buffer.from(`${KEY_B}\n`)] },
+      "this one holds 45 bytes: a key file's text, read without 'utf8'?",
+    ],
+    ['a short secret padded with spaces', { keys: [` ${'x'.repeat(31)} `] }, '32-byte keys'],
     ['keys not in an array', { keys: 'not an array' }, 'an array `keys`'],
     ['null', null, 'an array `keys`'],
     ['an unknown transition', { keys: [KEY_A], transition: 'sideways' }, '`encryption.transition`'],
