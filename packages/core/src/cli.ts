@@ -50,8 +50,9 @@ Options:
                      (see migrate)
   --ttl <ms>         with --legacy and migrate: lifetime of such a session without
                      cookie.expires, from its last write (default 86400000)
-  --key-file <path>  a file holding the encryption keys (comma- or newline-separated, the
-                     current one first); else they are read from ${KEY_VARIABLE}.
+  --key-file <path>  a file holding encryption keys, one a line (surrounding whitespace
+                     ignored); may be given several times; the first key is the current one.
+                     Else the key is read from ${KEY_VARIABLE} (one key).
                      Needed for a directory with encrypted entries (but by prune)
   --allow-shared-directory
                      open a directory shared on purpose by trusted users (writable by its
@@ -77,7 +78,7 @@ async function main(argv: string[]): Promise<void> {
     help: { type: 'boolean', short: 'h' },
     legacy: { type: 'boolean' },
     ttl: { type: 'string' },
-    'key-file': { type: 'string' },
+    'key-file': { type: 'string', multiple: true },
     since: { type: 'string' },
     'allow-shared-directory': { type: 'boolean' },
     ...command.options,

@@ -7,12 +7,17 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { errorCode, ioError } from './errors'
 import { lstat } from './file-io'
-import { legacyFileNameToKey, tempFileWriter } from './keys'
+import { legacyFileNameToKey, quarantinedAt, tempFileWriter } from './keys'
 
 /** A temp file older than this is stale whoever wrote it. */
 const TEMP_MAX_AGE = 60 * 60 * 1000
 /** A temp file younger than this is never touched, so a writer that just started is safe. */
 const TEMP_MIN_AGE = 1000
+/**
+ * How long a file moved aside is kept for someone to look at: 7 days. It may hold plaintext,
+ * and its name the key (a session id), so it must not stay for ever.
+ */
+export const QUARANTINE_MAX_AGE = 7 * 24 * 60 * 60 * 1000
 
 /**
  * Creates `directory` with `mode` if it is missing, and its missing parents: at start-up, and
@@ -140,6 +145,17 @@ export function isStaleTemp(name: string, age: number): boolean {
   return (
     age > TEMP_MAX_AGE || (age > TEMP_MIN_AGE && (writer === process.pid || !processExists(writer)))
   )
+}
+
+/**
+ * Whether a file with this name was moved aside (see `quarantineFileName`) longer than
+ * `QUARANTINE_MAX_AGE` ago, by the time in its name: its modification time is still the
+ * entry's (an expiry, or any time at all for a foreign file), and its change time moves with a
+ * `chmod` or a copy.
+ */
+export function isStaleQuarantine(name: string, now: number): boolean {
+  const movedAt = quarantinedAt(name)
+  return movedAt !== undefined && now - movedAt > QUARANTINE_MAX_AGE
 }
 
 function processExists(pid: number): boolean {

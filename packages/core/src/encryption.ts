@@ -17,7 +17,10 @@ import {
 } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 
-/** A 32-byte key (a `Uint8Array`, or a string of 64 hex or 43-44 base64 digits), or a secret string of 32 characters or more. */
+/**
+ * A 32-byte key (a `Uint8Array`, or a string of 64 hex or 43-44 base64 digits), or a secret string
+ * of 32 characters or more. Whitespace around a string is ignored.
+ */
 export type EncryptionKey = string | Uint8Array
 
 /** The option `encryption` of a repository. */
@@ -52,21 +55,36 @@ const TAG_BYTES = 16
 const NAMES_REMEMBERED = 10_000
 
 /**
- * The bytes a key stands for: a 32-byte key decoded, a secret as its UTF-8. So an app that
- * decodes its base64 key and a command line given the same base64 derive the same keys.
- * @throws {TypeError} When `key` is neither.
+ * The bytes a key stands for: a 32-byte key decoded, a secret as its UTF-8. Whitespace around a
+ * string (the newline at the end of a key file) is no part of it, so an app that reads a key
+ * file as it is and the command line given the same file derive the same keys; and an app that
+ * decodes its base64 key and a command line given the same base64 derive the same keys too.
+ * The one parser of keys: the repository, the session stores and the command lines use it.
+ * @throws {TypeError} When `key` is neither (the message never shows it).
  */
-function keyMaterial(key: EncryptionKey): Buffer {
+export function parseKey(key: EncryptionKey): Uint8Array {
   if (key instanceof Uint8Array) {
     if (key.length === 32) return Buffer.from(key)
   } else if (typeof key === 'string') {
-    if (/^[0-9a-fA-F]{64}$/.test(key)) return Buffer.from(key, 'hex')
-    if (/^[A-Za-z0-9+/_-]{43}=?$/.test(key)) return Buffer.from(key, 'base64')
-    if (key.length >= 32) return Buffer.from(key, 'utf8')
+    const text = key.trim()
+    const decoded = decodedKey(text)
+    if (decoded) return decoded
+    if (text.length >= 32) return Buffer.from(text, 'utf8')
   }
+  const hint =
+    key instanceof Uint8Array && key.length > 32
+      ? ` (this one holds ${key.length} bytes: a key file's text, read without 'utf8'?)`
+      : ''
   throw new TypeError(
-    '`encryption.keys` must hold 32-byte keys (a Uint8Array, 64 hex or 43-44 base64 digits) or secrets of at least 32 characters',
+    `\`encryption.keys\` must hold 32-byte keys (a Uint8Array, 64 hex or 43-44 base64 digits) or secrets of at least 32 characters${hint}`,
   )
+}
+
+/** The 32 bytes `text` spells in hex or base64, or `undefined` when it is neither. */
+export function decodedKey(text: string): Uint8Array | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex')
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) return Buffer.from(text, 'base64')
+  return undefined
 }
 
 /** One configured key, derived into what seals, opens and names files. */
@@ -79,7 +97,7 @@ export class SealingKey {
 
   /** @throws {TypeError} When `key` is neither a 32-byte key nor a long enough secret. */
   constructor(key: EncryptionKey) {
-    const material = keyMaterial(key)
+    const material = parseKey(key)
     const derive = (info: string) => Buffer.from(hkdfSync('sha256', material, SALT, info, 32))
     this.#cipherKey = derive('json-file-repository v1 aes-256-gcm')
     this.#namingKey = derive('json-file-repository v1 file names')

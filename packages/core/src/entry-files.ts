@@ -10,10 +10,10 @@
 import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
 import path from 'node:path'
-import { isStaleTemp, makeDirectory } from './directory'
-import { trustedOwners } from './directory-checks'
+import { isStaleQuarantine, isStaleTemp, makeDirectory } from './directory'
+import { type DirectoryGuard, trustedOwners } from './directory-checks'
 import { DirectorySync } from './directory-sync'
-import { sealedSize } from './encryption'
+import { sealedBy, sealedSize } from './encryption'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
@@ -77,6 +77,8 @@ export class EntryFiles {
   readonly #directorySync: DirectorySync | undefined
   /** The forms in the order reads try them (see `readOrder`). */
   readonly #readOrder: Form[]
+  /** Checks the directory again before a write when it was made again or replaced. */
+  readonly #guard: DirectoryGuard
 
   constructor(
     directory: string,
@@ -84,7 +86,9 @@ export class EntryFiles {
     cache: SnapshotCache,
     counters: Counters,
     busy: (key: string) => boolean,
+    guard: DirectoryGuard,
   ) {
+    this.#guard = guard
     this.#directory = directory
     this.#prefix = path.join(directory, path.sep)
     this.#options = options
@@ -204,15 +208,24 @@ export class EntryFiles {
   /**
    * The key of the entry the file `name` holds, `undefined` when it holds none. For a name
    * made of its key, from the name alone; for a hashed name, by reading and opening the file
-   * (within the limits of `read`).
+   * (within the limits of `read`), calling `foreign` when it was sealed by none of the keys
+   * configured.
    * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be read.
    */
-  async keyOf(name: string, file: string): Promise<string | undefined> {
+  async keyOf(name: string, file: string, foreign?: () => void): Promise<string | undefined> {
     const form = formOfName(this.#options.forms, name)
-    if (form === undefined) return undefined
+    if (form === undefined) {
+      // Encrypted, and no key is configured: as unseen as a file sealed by another key.
+      if (isSealedName(name)) foreign?.()
+      return undefined
+    }
     // A plain name is its key: decoding it reads nothing.
     if (!form.sealed) return form.decode(name, '').key
-    return (await this.#payload(name, file, form))?.key
+    const sealedByOther = (text: string) => {
+      const id = sealedBy(text)
+      if (id !== undefined && !form.keyIds?.includes(id)) foreign?.()
+    }
+    return (await this.#payload(name, file, form, sealedByOther))?.key
   }
 
   /**
@@ -220,12 +233,13 @@ export class EntryFiles {
    * bad.
    * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be read.
    */
-  async #payload(name: string, file: string, form: Form) {
+  async #payload(name: string, file: string, form: Form, failed?: (text: string) => void) {
     const result = await this.read('', file)
     if (result === undefined || 'notAFile' in result) return undefined
     try {
       return { ...form.decode(name, result.text), stats: result.stats }
     } catch {
+      failed?.(result.text)
       return undefined
     }
   }
@@ -239,7 +253,7 @@ export class EntryFiles {
    * with `from`, that the file the value was read from is still the version seen.
    * @returns Whether it wrote: `false` only when one of these checks said no.
    * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be written or removed, or the
-   *   directory flushed.
+   *   directory flushed; `ERR_UNSAFE_DIRECTORY` (see `DirectoryGuard.verify`).
    */
   async write(
     key: string,
@@ -272,6 +286,8 @@ export class EntryFiles {
       ...(checks.length > 0 ? { check: allOf(checks) } : {}),
     }
     for (let attempt = 1; ; attempt++) {
+      // A directory made again since it was checked (by another user, say) is checked first.
+      await this.#guard.verify()
       const temp = this.#prefix + tempFileName(name, this.#nextTempId())
       this.#writing.add(temp)
       this.#targets.add(file)
@@ -577,6 +593,22 @@ export class EntryFiles {
         await unlink(file)
         this.#counters.tempFilesRemoved++
       }
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
+    }
+  }
+
+  /**
+   * Removes the file `name` if it was moved aside long enough ago (see `isStaleQuarantine`).
+   * A directory moved aside is left alone: it is not ours to empty.
+   */
+  async pruneQuarantined(name: string, now: number): Promise<void> {
+    if (!isStaleQuarantine(name, now)) return
+    const file = this.#prefix + name
+    try {
+      if (!(await lstat(file)).isFile()) return
+      await unlink(file)
+      this.#counters.quarantinedRemoved++
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
     }

@@ -83,6 +83,8 @@ export function expiryOf(mtimeExpiry: number | undefined, payload: Payload): num
 /** One way of storing an entry: the name of its file and the text in it. */
 export interface Form {
   readonly sealed: boolean
+  /** Sealed: the ids of the keys it opens files of (see `sealedBy`). */
+  readonly keyIds?: readonly string[]
   /** The file name of a valid key, or `undefined` when the name would be too long. */
   name(key: string): string | undefined
   /** The text of the file `name` that stores `json` for `key`, expiring at `expiresAt`. */
@@ -111,6 +113,7 @@ export const plainForm: Form = {
 function sealedForm(writer: SealingKey, readers: SealingKey[]): Form {
   return {
     sealed: true,
+    keyIds: readers.map((reader) => reader.id),
     // The keys of the plain form, no longer: a key is valid in both forms or in neither.
     name: (key) =>
       keyToFileName(key) === undefined ? undefined : sealedFileName(writer.hash(key)),

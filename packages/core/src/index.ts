@@ -4,6 +4,7 @@ export {
   type JsonFileRepositoryErrorCode,
 } from './errors'
 export { JsonFileRepository } from './json-file-repository'
+export { KEY_VARIABLE, readEncryptionKeys } from './key-files'
 export {
   type CacheOptions,
   checkOptionNames,

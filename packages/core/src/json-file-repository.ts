@@ -10,7 +10,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { makeDirectory, readEntryStats, visitNames } from './directory'
-import { checkDirectory, trustedOwners } from './directory-checks'
+import { DirectoryGuard, trustedOwners } from './directory-checks'
 import { EntryFiles, toEntry } from './entry-files'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
@@ -19,6 +19,7 @@ import { parse, serialize } from './format'
 import {
   fileNameToKey,
   invalidKeyReason,
+  isQuarantineName,
   isSealedName,
   legacyFileNameToKey,
   tempFileWriter,
@@ -87,8 +88,11 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     deletes: 0,
     quarantined: 0,
     tempFilesRemoved: 0,
+    quarantinedRemoved: 0,
   }
   #timer: NodeJS.Timeout | undefined
+  /** Whether files sealed by other keys were reported (once: see `#reportForeign`). */
+  #warnedForeign = false
   /** The `prune()` calls under way (the timer's among them), which `close()` waits for. */
   readonly #prunes = new Set<Promise<number>>()
   #closed = false
@@ -105,7 +109,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    *   or unknown (the message suggests the closest known name).
    * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created, or a file
    *   is where it should be; `ERR_UNSAFE_DIRECTORY` when it, or a parent, is not owned by this
-   *   process's user or root, or is writable by group or others without the sticky bit.
+   *   process's user or root, or is writable by group or others without the sticky bit, or
+   *   when, unencrypted and not `readOnly`, it is readable by group or others (who could list
+   *   the keys); encrypted or `readOnly`, that is only reported to the logger.
    */
   constructor(directory: string, options: JsonFileRepositoryOptions = {}) {
     if (typeof directory !== 'string' || directory === '') {
@@ -113,6 +119,15 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     }
     this.#options = normalizeOptions(options)
     this.directory = openDirectory(path.resolve(directory), this.#options)
+    const { allowSharedDirectory, readOnly, forms } = this.#options
+    const guard = new DirectoryGuard(this.directory, {
+      owners: allowSharedDirectory ? undefined : trustedOwners(),
+      // Unencrypted, the names are the keys: where they are written, others must not list them.
+      listable: forms[0].sealed || readOnly ? 'warn' : 'refuse',
+      logger: this.#options.logger,
+    })
+    // Read-only, a missing directory is an empty one, with nothing to check.
+    if (!readOnly || fs.existsSync(this.directory)) guard.check()
     this.#cache = new SnapshotCache(this.#options.cache)
     this.#files = new EntryFiles(
       this.directory,
@@ -120,6 +135,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       this.#cache,
       this.#counters,
       (key) => this.#queue.busy(key),
+      guard,
     )
     const { legacyFiles, maxFileSize } = this.#options
     this.#legacy = legacyFiles && new LegacyFiles(this.#files, legacyFiles, maxFileSize)
@@ -211,7 +227,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * @returns Whether the value is stored: `false` only when an `update` found no entry.
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY`; `ERR_INVALID_VALUE` when JSON cannot
    * represent `value` or its JSON is larger than `maxFileSize` (nothing is written); `ERR_IO`;
-   * `ERR_CLOSED`; `ERR_READ_ONLY`.
+   * `ERR_CLOSED`; `ERR_READ_ONLY`; `ERR_UNSAFE_DIRECTORY` when the directory was made again or
+   * replaced since it was checked and no longer passes the checks of the constructor.
    * @throws {TypeError} When `expiresAt` is not a valid time.
    * @example await sessions.set(id, session, { expiresAt: Date.now() + 86_400_000 })
    */
@@ -371,7 +388,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /**
    * Removes the files of expired entries, deciding from `stat` alone (no file is opened),
-   * and temp files left by writers that crashed (counted apart: `stats().tempFilesRemoved`).
+   * temp files left by writers that crashed (counted apart: `stats().tempFilesRemoved`), and
+   * files moved aside more than 7 days before (`stats().quarantinedRemoved`): they may hold
+   * plaintext, and their name the key.
    * @returns How many expired entries were removed.
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED`, `ERR_READ_ONLY`.
    */
@@ -394,6 +413,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
           return Number(await this.#files.pruneExpired(key, this.#files.file(name), now))
         }
         if (tempFileWriter(name) !== undefined) await this.#files.pruneTemp(name, now)
+        else if (isQuarantineName(name)) await this.#files.pruneQuarantined(name, now)
         const legacyKey = this.#legacy && legacyFileNameToKey(name)
         if (legacyKey !== undefined) return Number((await this.#migrate(legacyKey)) === 'expired')
         return 0
@@ -477,15 +497,35 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       return Promise.reject(error)
     }
     const [current] = this.#options.forms
-    return visitNames(
+    let foreign = 0
+    const moving = visitNames(
       this.directory,
       PRUNE_CONCURRENCY,
       () => this.#closed,
       async (name) => {
-        const key = await this.#files.keyOf(name, this.#files.file(name))
+        const key = await this.#files.keyOf(name, this.#files.file(name), () => foreign++)
         if (key === undefined || current.name(key) === name) return 0
         return Number(await this.#queue.run(key, () => this.#files.move(key, name)))
       },
+    )
+    return moving.then((moved) => {
+      this.#reportForeign(foreign)
+      return moved
+    })
+  }
+
+  /**
+   * Reports, once, that a walk of the directory met `count` encrypted files sealed by none of
+   * the configured keys: they are invisible (never read, listed or moved), which is most often
+   * a key missing from the configuration. Found where the directory is walked anyway: opening
+   * never scans it. The count, never the names.
+   */
+  #reportForeign(count: number): void {
+    if (count === 0 || this.#warnedForeign) return
+    this.#warnedForeign = true
+    this.#options.logger.warn(
+      { foreignFiles: count },
+      `${count} encrypted ${count === 1 ? 'file is' : 'files are'} sealed by none of the configured keys: ${count === 1 ? 'it is' : 'they are'} skipped (encrypted under another key? add it to \`encryption.keys\`)`,
     )
   }
 
@@ -511,35 +551,33 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   #assertOpen(): void {
     if (this.#closed) {
-      throw new JsonFileRepositoryError('ERR_CLOSED', 'The repository is closed', {
-        file: this.directory,
-      })
+      // No path, in the message or `file`: it may reach an HTTP response or a log.
+      throw new JsonFileRepositoryError('ERR_CLOSED', 'The repository is closed')
     }
   }
 
   #assertWritable(): void {
     this.#assertOpen()
     if (this.#options.readOnly) {
-      throw new JsonFileRepositoryError(
-        'ERR_READ_ONLY',
-        `The repository ${this.directory} was opened read-only`,
-      )
+      throw new JsonFileRepositoryError('ERR_READ_ONLY', 'The repository was opened read-only')
     }
   }
 
-  #entryStats(): AsyncIterableIterator<[string, string, fs.Stats]> {
+  async *#entryStats(): AsyncIterableIterator<[string, string, fs.Stats]> {
     this.#assertOpen()
     // A converted legacy file is listed under the file of the entry it became.
     const migrate =
       this.#legacy &&
       (async (key: string) =>
         (await this.#migrate(key)) === 'migrated' ? this.path(key) : undefined)
-    return readEntryStats(
+    let foreign = 0
+    yield* readEntryStats(
       this.directory,
       (name) => this.#files.file(name),
-      (name, file) => this.#files.keyOf(name, file),
+      (name, file) => this.#files.keyOf(name, file, () => foreign++),
       migrate,
     )
+    this.#reportForeign(foreign)
   }
 
   /** The file of `key`, after checking the key and that the repository is open. */
@@ -550,9 +588,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 }
 
 /**
- * Makes `directory` if it is missing, and checks it.
+ * Makes `directory` if it is missing (the caller checks it: see `DirectoryGuard`).
  * @returns Its real path.
- * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_UNSAFE_DIRECTORY`.
+ * @throws {JsonFileRepositoryError} `ERR_IO`.
  */
 function openDirectory(directory: string, options: NormalizedOptions): string {
   let real: string
@@ -570,8 +608,6 @@ function openDirectory(directory: string, options: NormalizedOptions): string {
       { file: directory, cause: error },
     )
   }
-  const owners = trustedOwners()
-  if (!options.allowSharedDirectory && owners !== undefined) checkDirectory(real, owners)
   return real
 }
 

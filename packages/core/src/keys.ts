@@ -81,7 +81,15 @@ export function quarantineFileName(name: string): string {
   return `${name}.corrupt-${Date.now()}`
 }
 
+const QUARANTINE_NAME = /\.corrupt-(\d+)$/
+
 /** Whether a name is a file that was moved aside. */
 export function isQuarantineName(name: string): boolean {
-  return /\.corrupt-\d+$/.test(name)
+  return QUARANTINE_NAME.test(name)
+}
+
+/** When the file `name` was moved aside (ms since the epoch), if it is one that was. */
+export function quarantinedAt(name: string): number | undefined {
+  const match = QUARANTINE_NAME.exec(name)
+  return match ? Number(match[1]) : undefined
 }

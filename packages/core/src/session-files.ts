@@ -242,7 +242,8 @@ export class SessionFiles<S = SessionRecord> {
       (entry) => {
         if (!entry) return null
         remember(this.#loaded, sessionId, REQUEST_LIFETIME)
-        if (entry.expiresAt === undefined && this.#unstamped) return this.#convert(entry)
+        // Its errors (of the write or delete it makes) must name the session by fingerprint too.
+        if (entry.expiresAt === undefined && this.#unstamped) return redacted(this.#convert(entry))
         return this.#toSession(sessionId, entry) as S | null
       },
       (error: unknown) => {
@@ -439,19 +440,20 @@ export class SessionFiles<S = SessionRecord> {
 }
 
 /**
- * Settles a node-style callback from a promise: once, asynchronously, outside any `try` (an
- * error the callback throws is not caught and does not call it again). An error names its
- * session by fingerprint (see `redactError`): frameworks pass it on to their error handler,
- * which logs it and may put its message in the 500 response.
- * @throws Never (what `callback` throws is an unhandled rejection, as for any callback).
+ * Settles a node-style callback from a promise: once, asynchronously, outside the promise chain
+ * (on `process.nextTick`, as `util.callbackify` does), so that an error the callback throws is
+ * an `uncaughtException`, as with MemoryStore, not an `unhandledRejection`, and does not call
+ * it again. An error names its session by fingerprint (see `redactError`): frameworks pass it
+ * on to their error handler, which logs it and may put its message in the 500 response.
+ * @throws Never (what `callback` throws is an uncaught exception, as for any callback).
  */
 export function settle<T>(
   promise: Promise<T>,
   callback: (error: unknown, value?: T) => void,
 ): void {
   promise.then(
-    (value) => callback(null, value),
-    (error) => callback(redactError(error)),
+    (value) => process.nextTick(callback, null, value),
+    (error) => process.nextTick(callback, redactError(error)),
   )
 }
 

@@ -79,6 +79,8 @@ export interface RepositoryStats {
   quarantined: number
   /** Temp files left by writers that crashed, removed by `prune`. */
   tempFilesRemoved: number
+  /** Files moved aside more than 7 days before, removed by `prune`. */
+  quarantinedRemoved: number
   /** Entries in the cache now. */
   cacheEntries: number
   /** Bytes counted in the cache now. */

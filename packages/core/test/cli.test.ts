@@ -296,7 +296,7 @@ describe('session files of @itrocks/fastify-file-session-store 0.3 (<dir>/<id>)'
     writeLegacy('idle', null, Date.now() - 3 * 3_600_000)
     expect(await run('prune', dir, '--legacy', '--ttl', '3600000')).toMatchObject({
       code: 0,
-      stdout: 'pruned 2 expired entries, 0 stale temp files\n',
+      stdout: 'pruned 2 expired entries, 0 stale temp files, 0 quarantined files\n',
       stderr: '',
     })
     expect(fs.readdirSync(dir)).toEqual([`${ID}.json`])
@@ -469,16 +469,22 @@ describe('prune', () => {
     // A temp file whose writer is gone (no such pid), older than the one-second grace.
     const stale = path.join(dir, '.x.json.99999999.abc1.tmp')
     fs.writeFileSync(stale, '{')
+    // Files moved aside 8 days ago, and just now.
+    fs.writeFileSync(path.join(dir, `x.json.corrupt-${Date.now() - 8 * 86_400_000}`), '{')
+    fs.writeFileSync(path.join(dir, `y.json.corrupt-${Date.now()}`), '{')
     await waitUntilOlderThan([stale], 1000)
     expect(await run('prune', dir)).toEqual({
       code: 0,
-      stdout: 'pruned 2 expired entries, 1 stale temp file\n',
+      stdout: 'pruned 2 expired entries, 1 stale temp file, 1 quarantined file\n',
       stderr: '',
     })
-    expect(fs.readdirSync(dir)).toEqual(['live.json'])
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      'live.json',
+      expect.stringMatching(/^y\.json\.corrupt-/),
+    ])
     await setExpired('old3', 3)
     expect(ndjson((await run('prune', dir, '--json')).stdout)).toEqual([
-      { expired: 1, tempFiles: 0 },
+      { expired: 1, tempFiles: 0, quarantined: 0 },
     ])
   })
 })
@@ -619,7 +625,7 @@ describe('export and import', () => {
     // An expired line and a blank one are skipped.
     fs.writeFileSync(file, `${exported.stdout}\n{"key":"gone","value":1,"expiresAt":1}\n`)
     const target = path.join(tmp, 'target')
-    fs.mkdirSync(target)
+    fs.mkdirSync(target, { mode: 0o700 })
     const imported = await run('import', target, file)
     expect(imported).toEqual({
       code: 0,

@@ -180,7 +180,7 @@ describe('the command line on an encrypted directory', () => {
   test('prune needs no key: it decides from stat alone', async () => {
     await expect(run({ JSON_FILE_REPOSITORY_KEY: '' }, 'prune', directory)).resolves.toEqual({
       code: 0,
-      stdout: 'pruned 0 expired entries, 0 stale temp files\n',
+      stdout: 'pruned 0 expired entries, 0 stale temp files, 0 quarantined files\n',
       stderr: '',
     })
   })
@@ -189,6 +189,81 @@ describe('the command line on an encrypted directory', () => {
     const result = await run({}, 'ls', directory, '--key', KEY)
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/unknown option --key /)
+  })
+
+  test('a key file read by the app as it is (its newline kept) gives the key the command line reads', async () => {
+    const keyFile = path.join(directory, '..', `${path.basename(directory)}.key`)
+    const key = randomBytes(32).toString('base64')
+    fs.writeFileSync(keyFile, `${key}\n`)
+    try {
+      const text = fs.readFileSync(keyFile, 'utf8')
+      const app = new JsonFileRepository(directory, { encryption: { keys: [text, KEY] } })
+      await app.set('user-3', { name: 'Barbara' })
+      await app.close()
+      // The same key, however it is spelled around.
+      const spelled = new JsonFileRepository(directory, { encryption: { keys: [` ${key}\t`] } })
+      await expect(spelled.get('user-3')).resolves.toEqual({ name: 'Barbara' })
+      await spelled.close()
+      const got = await run({}, 'get', directory, 'user-3', '--key-file', keyFile)
+      expect(got).toMatchObject({ code: 0, stderr: '' })
+      expect(JSON.parse(got.stdout)).toEqual({ name: 'Barbara' })
+    } finally {
+      fs.rmSync(keyFile)
+    }
+  })
+
+  test('a secret holding a comma is one key, and a list of keys in the variable is refused', async () => {
+    const secret = 'correct horse, battery staple, and 32+ characters'
+    const app = new JsonFileRepository(directory, { encryption: { keys: [secret] } })
+    await app.set('user-3', { name: 'Barbara' })
+    await app.close()
+    const got = await run({ JSON_FILE_REPOSITORY_KEY: secret }, 'get', directory, 'user-3')
+    expect(got).toMatchObject({ code: 0, stderr: '' })
+    const other = randomBytes(32).toString('base64')
+    const listed = await run({ JSON_FILE_REPOSITORY_KEY: `${other},${KEY}` }, 'ls', directory)
+    expect(listed).toMatchObject({ code: 1, stdout: '' })
+    expect(listed.stderr).toMatch(
+      /JSON_FILE_REPOSITORY_KEY holds one key, not a comma-separated list.*--key-file/,
+    )
+    expect(listed.stderr).not.toContain(KEY)
+  })
+
+  test('several --key-file options give several keys, the first one current', async () => {
+    const next = randomBytes(32).toString('hex')
+    const files = [
+      path.join(directory, '..', 'next.key'),
+      path.join(directory, '..', 'current.key'),
+    ]
+    fs.writeFileSync(files[0] as string, `${next}\n`)
+    fs.writeFileSync(files[1] as string, `\n${KEY}\n\n`)
+    try {
+      const flags = files.flatMap((file) => ['--key-file', file])
+      const listed = await run({}, 'ls', directory, '--json', ...flags)
+      expect(listed).toMatchObject({ code: 0, stderr: '' })
+      expect(listed.stdout.trim().split('\n')).toHaveLength(2)
+      await expect(run({}, 'encrypt', directory, ...flags)).resolves.toMatchObject({
+        stdout: 'encrypted 2 entries\n',
+      })
+      const moved = new JsonFileRepository(directory, { encryption: { keys: [next] } })
+      await expect(moved.get('user-1')).resolves.toEqual({ name: 'Ada' })
+      await moved.close()
+    } finally {
+      for (const file of files) fs.rmSync(file)
+    }
+  })
+
+  test('files sealed by none of the keys given are counted in a warning by ls, stats and encrypt', async () => {
+    const other = randomBytes(32).toString('base64')
+    const app = new JsonFileRepository(directory, { encryption: { keys: [other] } })
+    await app.set('user-3', { name: 'Barbara' })
+    await app.close()
+    const warning =
+      'json-file-repository: warning: 2 encrypted files are sealed by none of the keys given, and skipped: give their key too (--key-file, one key a line)\n'
+    for (const command of ['ls', 'stats', 'encrypt']) {
+      const result = await run({ JSON_FILE_REPOSITORY_KEY: other }, command, directory)
+      expect([command, result.code, result.stderr]).toEqual([command, 0, warning])
+    }
+    expect(listNames(directory)).toHaveLength(3)
   })
 
   test('a wrong key reads nothing and moves nothing aside', async () => {

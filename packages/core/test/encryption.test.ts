@@ -405,6 +405,12 @@ describe('the encryption option', () => {
     ['no key', { keys: [] }, '`encryption.keys` must hold a key'],
     ['a short secret', { keys: ['too short'] }, '32-byte keys'],
     ['a 16-byte key', { keys: [new Uint8Array(16)] }, '32-byte keys'],
+    [
+      "a key file's text as bytes",
+      { keys: [Buffer.from(`${KEY_B}\n`)] },
+      "this one holds 45 bytes: a key file's text, read without 'utf8'?",
+    ],
+    ['a short secret padded with spaces', { keys: [` ${'x'.repeat(31)} `] }, '32-byte keys'],
     ['keys not in an array', { keys: 'not an array' }, 'an array `keys`'],
     ['null', null, 'an array `keys`'],
     ['an unknown transition', { keys: [KEY_A], transition: 'sideways' }, '`encryption.transition`'],
@@ -413,5 +419,51 @@ describe('the encryption option', () => {
       new JsonFileRepository(directory, { encryption: encryption as EncryptionOptions })
     expect(create).toThrow(TypeError)
     expect(create).toThrow(message)
+  })
+})
+
+describe('files sealed by none of the configured keys', () => {
+  test('a walk reports their count (never their names) once; opening scans nothing', async () => {
+    const other = open({ keys: [KEY_B] })
+    await other.set('a', 1)
+    await other.set('b', 2)
+    const logger = memoryLogger()
+    const repository = open({ keys: [KEY_A] }, { logger })
+    await repository.set('c', 3)
+    // Nothing at start-up: the directory is never scanned there.
+    expect(logger.records).toEqual([])
+    const keys = []
+    for await (const key of repository.keys()) keys.push(key)
+    expect(keys).toEqual(['c'])
+    const warning = expect.objectContaining({
+      level: 'warn',
+      object: { foreignFiles: 2 },
+      message:
+        '2 encrypted files are sealed by none of the configured keys: they are skipped (encrypted under another key? add it to `encryption.keys`)',
+    })
+    expect(logger.records).toEqual([warning])
+    // Once per repository, whatever walks after.
+    await expect(repository.rekey()).resolves.toBe(0)
+    expect(logger.records).toEqual([warning])
+    expect(entryNames()).toHaveLength(3)
+  })
+
+  test('unencrypted, a walk reports the encrypted files it cannot see', async () => {
+    await open({ keys: [KEY_B] }).set('a', 1)
+    const logger = memoryLogger()
+    await expect(collect(open(undefined, { logger }).keys())).resolves.toEqual([])
+    expect(logger.records).toEqual([expect.objectContaining({ object: { foreignFiles: 1 } })])
+  })
+
+  test('rekey() reports them too', async () => {
+    await open({ keys: [KEY_B] }).set('a', 1)
+    const logger = memoryLogger()
+    await expect(open({ keys: [KEY_A] }, { logger }).rekey()).resolves.toBe(0)
+    expect(logger.records).toEqual([
+      expect.objectContaining({
+        object: { foreignFiles: 1 },
+        message: expect.stringMatching(/^1 encrypted file is sealed by none/),
+      }),
+    ])
   })
 })

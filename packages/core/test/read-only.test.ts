@@ -68,6 +68,9 @@ test('every call that would change the directory rejects with ERR_READ_ONLY', as
   await expect(repository.delete('live')).rejects.toEqual(refused)
   await expect(repository.clear()).rejects.toEqual(refused)
   await expect(repository.prune()).rejects.toEqual(refused)
+  // Its message names no path: it may reach an HTTP response.
+  const error = await repository.set('new', 1).catch((e: Error) => e)
+  expect((error as Error).message).not.toContain(directory)
   expect(directorySnapshot(directory)).toEqual(before)
   await repository.close()
 })

@@ -261,6 +261,7 @@ export function describeRepository(
           deletes: 0,
           quarantined: 0,
           tempFilesRemoved: 0,
+          quarantinedRemoved: 0,
           cacheEntries: 0,
           cacheBytes: 0,
         })
@@ -581,6 +582,25 @@ export function describeRepository(
         await expect(repository.get('live')).resolves.toBe(1)
       })
 
+      test('prune() removes the files moved aside more than 7 days ago, and no other', async () => {
+        const repository = open()
+        await repository.set('corrupt', 1)
+        fs.writeFileSync(repository.path('corrupt'), '{"not json')
+        await expect(repository.get('corrupt')).resolves.toBeUndefined()
+        const [justNow] = listNames(directory)
+        const day = 24 * 60 * 60 * 1000
+        // As a quarantine names them: by when they were moved aside, whatever their times.
+        const old = `x.json.corrupt-${Date.now() - 8 * day}`
+        const young = `y.json.corrupt-${Date.now() - 6 * day}`
+        const oldDirectory = `z.json.corrupt-${Date.now() - 8 * day}`
+        fs.writeFileSync(path.join(directory, old), '{"user":"x"}')
+        fs.writeFileSync(path.join(directory, young), '{"user":"y"}')
+        fs.mkdirSync(path.join(directory, oldDirectory))
+        await expect(repository.prune()).resolves.toBe(0)
+        expect(listNames(directory)).toEqual([justNow, oldDirectory, young].sort())
+        expect(repository.stats().quarantinedRemoved).toBe(1)
+      })
+
       test('prune() decides without reading: an expired file of invalid JSON is removed, not moved aside', async () => {
         const logger = memoryLogger()
         const repository = open({ logger })
@@ -773,6 +793,10 @@ export function describeRepository(
         await expect(collect(repository.keys())).rejects.toEqual(closed)
         await expect(collect(repository.entries())).rejects.toEqual(closed)
         await expect(repository.close()).resolves.toBeUndefined()
+        // No path: neither in its message nor in `file`, which loggers print.
+        const error = await repository.get('a').catch((e: JsonFileRepositoryError) => e)
+        expect((error as JsonFileRepositoryError).file).toBeUndefined()
+        expect((error as Error).message).not.toContain(directory)
         expect(JSON.parse(fs.readFileSync(path.join(directory, 'a.json'), 'utf8'))).toBe(3)
       })
 

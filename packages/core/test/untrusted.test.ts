@@ -85,9 +85,9 @@ describe('a directory another user can write is refused at start-up', () => {
     expect(listNames(directory)).toEqual([])
   })
 
-  test('a directory writable by others with the sticky bit (as /tmp) is accepted', async () => {
+  test('a directory writable by others with the sticky bit (as /tmp) is accepted, if others cannot list it', async () => {
     const directory = freshDirectory()
-    fs.chmodSync(directory, 0o1777)
+    fs.chmodSync(directory, 0o1733)
     const repository = new JsonFileRepository(directory)
     await repository.set('a', 1)
     await repository.close()
@@ -154,6 +154,122 @@ describe('a directory another user can write is refused at start-up', () => {
     },
     120_000,
   )
+})
+
+describe('a directory others can list is refused unencrypted (its names are the keys)', () => {
+  test.each([
+    ['others', 0o755],
+    ['its group', 0o750],
+    ['others', 0o1777],
+  ])('a directory readable by %s (mode %o) is refused, with the chmod to run', (who, mode) => {
+    const directory = freshDirectory()
+    fs.chmodSync(directory, mode)
+    expect(errorOpening(directory)).toEqual(
+      refused(
+        new RegExp(
+          `^Refusing the directory ${directory}: it is readable by ${who} \\(mode 0?${mode.toString(8)}\\), who can list .*run chmod 700 ${directory}.*encryption.*allowSharedDirectory: true`,
+        ),
+      ),
+    )
+    expect(listNames(directory)).toEqual([])
+  })
+
+  test('one that can be entered but not listed (0711) is accepted', async () => {
+    const directory = freshDirectory()
+    fs.chmodSync(directory, 0o711)
+    const repository = new JsonFileRepository(directory)
+    await repository.set('a', 1)
+    await repository.close()
+  })
+
+  test('encrypted, read-only, or shared on purpose, it is accepted; the first two warn', async () => {
+    const directory = freshDirectory()
+    fs.chmodSync(directory, 0o755)
+    const encrypted = memoryLogger()
+    const readOnly = memoryLogger()
+    const shared = memoryLogger()
+    const encryption = { keys: ['k'.repeat(32)] }
+    const repositories = [
+      new JsonFileRepository(directory, { encryption, logger: encrypted }),
+      new JsonFileRepository(directory, { readOnly: true, logger: readOnly }),
+      new JsonFileRepository(directory, { allowSharedDirectory: true, logger: shared }),
+    ]
+    for (const logger of [encrypted, readOnly]) {
+      expect(logger.records).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          message: expect.stringMatching(
+            /^The directory is readable by others \(mode 0755\).*chmod 700/,
+          ),
+        }),
+      ])
+    }
+    expect(shared.records).toEqual([])
+    await repositories[0]?.set('a', 1)
+    await repositories[2]?.set('b', 2)
+    for (const repository of repositories) await repository.close()
+  })
+})
+
+describe('a directory made again while the store runs is checked again before a write', () => {
+  test('made again readable by others, unencrypted, it is refused without a path in the message', async () => {
+    const directory = freshDirectory()
+    const repository = new JsonFileRepository(directory)
+    await repository.set('a', 1)
+    removeDirectory(directory)
+    fs.mkdirSync(directory, { mode: 0o755 })
+    fs.chmodSync(directory, 0o755)
+    const error = await repository.set('b', 2).catch((e: unknown) => e)
+    expect(error).toEqual(
+      refused(
+        /^Refusing to write into the directory, made again or replaced since it was checked: it is readable by others \(mode 0755\).*chmod 700 <directory>/,
+      ),
+    )
+    expect((error as Error).message).not.toContain(root)
+    expect(listNames(directory)).toEqual([])
+    // Fixed, it is written into again.
+    fs.chmodSync(directory, 0o700)
+    await expect(repository.set('b', 2)).resolves.toBe(true)
+    expect(listNames(directory)).toEqual(['b.json'])
+    await repository.close()
+  })
+
+  test('removed, it is made again by the store with its mode, and written into', async () => {
+    const directory = freshDirectory()
+    const repository = new JsonFileRepository(directory)
+    removeDirectory(directory)
+    await expect(repository.set('a', 1)).resolves.toBe(true)
+    expect(listNames(directory)).toEqual(['a.json'])
+    await repository.close()
+  })
+
+  asRoot('made again 0777 by another user (nobody), it is never written into', async () => {
+    const parent = freshDirectory()
+    // A sticky parent that others can write, as /tmp: there anyone can make the directory.
+    fs.chmodSync(root, 0o755)
+    fs.chmodSync(parent, 0o1777)
+    const directory = path.join(parent, 'sessions')
+    const repository = new JsonFileRepository(directory, { logger: memoryLogger() })
+    await repository.set('a', 1)
+    removeDirectory(directory)
+    execFileSync('mkdir', ['-m', '0777', directory], { uid: NOBODY, gid: NOBODY })
+    expect(fs.statSync(directory).uid).toBe(NOBODY)
+    await expect(repository.set('b', 2)).rejects.toEqual(refused(/owned by uid 65534/))
+    await expect(repository.set('a', 3)).rejects.toEqual(refused(/owned by uid 65534/))
+    expect(listNames(directory)).toEqual([])
+    await repository.close()
+  })
+
+  test('replaced by a symlink, it is refused', async () => {
+    const directory = freshDirectory()
+    const elsewhere = freshDirectory()
+    const repository = new JsonFileRepository(directory)
+    removeDirectory(directory)
+    fs.symlinkSync(elsewhere, directory)
+    await expect(repository.set('a', 1)).rejects.toEqual(refused(/it is not a directory/))
+    expect(listNames(elsewhere)).toEqual([])
+    await repository.close()
+  })
 })
 
 describe('files of another user are never served', () => {

@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { FileStore, fingerprint, JsonFileRepositoryError } from 'express-file-session-store'
 import session, { Store } from 'express-session'
+import { SessionFiles } from 'json-file-repository'
 import sessionFileStore from 'session-file-store'
 import { memoryLogger } from '../../core/test/helpers'
 import {
@@ -141,6 +143,23 @@ describe('express-session', () => {
     expect(error.message).not.toContain(directory)
   })
 
+  test("an error converting a session-file-store file names the session by fingerprint in the core's promise API too", async () => {
+    const files = new SessionFiles(
+      { directory, maxFileSize: 200, fsync: false },
+      'session-file-store@1',
+    )
+    closing.push(() => files.close())
+    // Under 200 bytes in the file; JSON.stringify spells each 1e9 out, which takes it over.
+    const numbers = Array.from({ length: 15 }, () => '1e9').join(',')
+    const text = `{"cookie":{"originalMaxAge":null},"__lastAccess":${Date.now()},"n":[${numbers}]}`
+    expect(text.length).toBeLessThan(200)
+    fs.writeFileSync(path.join(directory, `${ID}.json`), text)
+    const error = await files.get(ID).catch((e: unknown) => e)
+    expect(error).toEqual(expect.objectContaining({ code: 'ERR_INVALID_VALUE' }))
+    expect((error as Error).message).toContain(fingerprint(ID))
+    expect((error as Error).message).not.toContain(ID)
+  })
+
   test('a save without a callback that fails is reported to the logger, by fingerprint', async () => {
     const logger = memoryLogger()
     const store = fileStore({ logger, maxFileSize: 200 })
@@ -150,6 +169,23 @@ describe('express-session', () => {
     const [record] = errors()
     expect(record?.message).toBe('session store failure')
     expect(JSON.stringify(record)).not.toContain(ID)
+  })
+
+  test('a callback that throws is an uncaught exception, as with MemoryStore, and is called once', () => {
+    // In a process of its own, as in an app: a throw inside a promise chain would instead be an
+    // unhandled rejection, which MemoryStore never gives.
+    const script = `
+      const { FileStore } = require(${JSON.stringify(path.join(__dirname, '../dist'))})
+      const store = new FileStore(${JSON.stringify(directory)})
+      let calls = 0
+      const seen = []
+      process.on('unhandledRejection', (error) => seen.push('unhandledRejection: ' + error.message))
+      process.on('uncaughtException', (error) => seen.push('uncaughtException: ' + error.message))
+      store.set('some-id', { cookie: {} }, () => { calls++; throw new Error('boom') })
+      // Once nothing is left to run: the callback cannot be called again after.
+      process.on('exit', () => require('node:fs').writeSync(1, JSON.stringify({ calls, seen })))`
+    const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+    expect(JSON.parse(output)).toEqual({ calls: 1, seen: ['uncaughtException: boom'] })
   })
 
   test("session-file-store's options are refused, with ours suggested", () => {

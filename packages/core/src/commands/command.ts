@@ -50,10 +50,19 @@ export function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1)
 }
 
-/** Where the repository reports the corrupt files it meets: stderr, in the program's voice. */
+/**
+ * Where the repository reports the corrupt files it meets, and the encrypted files no key
+ * given opens: stderr, in the program's voice.
+ */
 const logger = {
-  warn: (_: object, message?: string) =>
-    process.stderr.write(messageLine(`warning: ${lowerFirst(`${message}`)}`)),
+  warn: (record: { foreignFiles?: number }, message?: string) => {
+    const count = record.foreignFiles
+    const line =
+      count === undefined
+        ? lowerFirst(`${message}`)
+        : `${count} encrypted ${count === 1 ? 'file is' : 'files are'} sealed by none of the keys given, and skipped: give their key too (--key-file, one key a line)`
+    process.stderr.write(messageLine(`warning: ${line}`))
+  },
   error: (_: object, message?: string) => process.stderr.write(messageLine(`${message}`)),
 }
 

@@ -18,7 +18,8 @@ now) is not encrypted: anyone who can write the directory could have planted it.
 the servers' encryption.since.`
         : ''
     }
-The keys come from JSON_FILE_REPOSITORY_KEY (comma-separated, current first) or --key-file.`,
+The key comes from JSON_FILE_REPOSITORY_KEY, or the keys from --key-file (one a line,
+current first; the option may be repeated).`,
     options: {},
     args: [0, 0],
     keys: `${direction}ing`,

@@ -1,24 +1,26 @@
 /**
  * Where the command line finds the encryption keys: the environment variable
- * JSON_FILE_REPOSITORY_KEY or the file named by --key-file, never an argument (which `ps` shows
- * to every user of the machine). Without keys, it refuses to work blind on encrypted entries.
+ * JSON_FILE_REPOSITORY_KEY (one key) or the files named by --key-file (one key a line; the
+ * option may be given several times), never an argument, which `ps` shows to every user of the
+ * machine (see key-files.ts). Without keys, it refuses to work blind on encrypted entries.
  */
-import fs from 'node:fs'
 import { readNames } from '../directory'
 import type { EncryptionOptions } from '../encryption'
+import { KEY_VARIABLE, readEncryptionKeys } from '../key-files'
 import { isSealedName } from '../keys'
 import { type Command, Failure, UsageError, type Values } from './command'
 
-export const KEY_VARIABLE = 'JSON_FILE_REPOSITORY_KEY'
-const HOW = `give the keys in ${KEY_VARIABLE} (comma-separated, current first) or in a file named by --key-file`
+export { KEY_VARIABLE }
+
+const HOW = `give the key in ${KEY_VARIABLE}, or the keys in files named by --key-file (one key a line, the current one first)`
 
 /**
  * The `encryption` option for `command` on `directory`: the keys, or none when no key is given.
  * Unencrypted files are read only by a command that encrypts them (`encrypt`, and a `legacy`
  * conversion), in the transition `'encrypting'` since `--since` (default: now), and by
  * `decrypt`; any other command given keys reads encrypted entries only, as servers do.
- * @throws {Failure} When the key file cannot be read or holds no key, or when keys are needed
- * and none is given.
+ * @throws {Failure} When a key file cannot be read or holds no key, a key is invalid, or keys
+ * are needed and none is given.
  * @throws {UsageError} When `--since` is not a time, or given to a command that reads no
  * unencrypted file.
  */
@@ -28,7 +30,7 @@ export async function encryptionFor(
   values: Values,
   legacy: boolean,
 ): Promise<EncryptionOptions | undefined> {
-  const keys = readKeys(values['key-file'] as string | undefined)
+  const keys = readKeys(values['key-file'])
   const encrypting = keys !== undefined && (command.keys === 'encrypting' || legacy)
   if (values.since !== undefined && !encrypting) {
     throw new UsageError('--since goes with the keys, and with encrypt or a legacy conversion')
@@ -65,23 +67,13 @@ function sinceOf(value: Values[string]): number | undefined {
   return time
 }
 
-function readKeys(keyFile: string | undefined): string[] | undefined {
-  let text = process.env[KEY_VARIABLE]
-  if (keyFile !== undefined) {
-    try {
-      text = fs.readFileSync(keyFile, 'utf8')
-    } catch (error) {
-      throw new Failure(`cannot read the key file ${keyFile}: ${(error as Error).message}`)
-    }
+/** The keys of the --key-file options (parsed with `multiple`), else of the variable. */
+function readKeys(keyFiles: Values[string]): string[] | undefined {
+  try {
+    return readEncryptionKeys((keyFiles as string[] | undefined) ?? [])
+  } catch (error) {
+    throw new Failure((error as Error).message)
   }
-  const keys = text
-    ?.split(/[,\n]/)
-    .map((key) => key.trim())
-    .filter((key) => key !== '')
-  if (keyFile !== undefined && keys?.length === 0) {
-    throw new Failure(`the key file ${keyFile} holds no key`)
-  }
-  return keys?.length ? keys : undefined
 }
 
 /**
