@@ -53,7 +53,12 @@ Options:
   --key-file <path>  a file holding encryption keys, one a line (surrounding whitespace
                      ignored); may be given several times; the first key is the current one.
                      Else the key is read from ${KEY_VARIABLE} (one key).
-                     Needed for a directory with encrypted entries (but by prune)
+                     Needed for a directory with encrypted entries (but by prune). Given
+                     keys, only encrypt (and a --legacy conversion) and decrypt read
+                     unencrypted files; the other commands read encrypted entries only
+  --since <time>     with encrypt (or a --legacy conversion) and keys: unencrypted files
+                     changed at or after this time (ISO 8601, or ms) are not read (default:
+                     now); give the servers' encryption.since
   --allow-shared-directory
                      open a directory shared on purpose by trusted users (writable by its
                      group, say): the allowSharedDirectory option of the library

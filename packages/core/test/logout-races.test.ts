@@ -158,7 +158,7 @@ describe('the command line rewriting every entry while another process logs each
       )
     })
     watcher.child.stdin.end()
-    const { raced } = await watcher.next()
+    const raced = Number((await watcher.next()).raced)
     expect(await watcher.next()).toEqual({ done: true })
     return { output, raced }
   }

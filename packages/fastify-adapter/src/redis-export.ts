@@ -118,7 +118,8 @@ export async function exportToRedis(
         const converted = file && format.convert(parseJson(file.text), file.writtenAt)
         const session = converted && recordToSession(converted)
         if (!converted || !session || (converted.expiresAt ?? 0) <= Date.now()) continue
-        await write(name, session, ['PXAT', String(converted.expiresAt)])
+        // In whole milliseconds, as Redis takes them (the file's time has fractions).
+        await write(name, session, ['PXAT', String(Math.round(converted.expiresAt as number))])
         count++
       }
     }

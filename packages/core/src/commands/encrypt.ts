@@ -6,7 +6,7 @@ import { type Command, count, print } from './command'
  */
 function moveCommand(direction: 'encrypt' | 'decrypt', summary: string, what: string): Command {
   return {
-    usage: `${direction} <dir>`,
+    usage: direction === 'encrypt' ? 'encrypt <dir> [--since <time>]' : 'decrypt <dir>',
     summary,
     help: `${what}, keeping its expiry.
 Safe while servers use the directory (configure them with the same keys and
