@@ -15,6 +15,7 @@ import { EntryFiles, toEntry } from './entry-files'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
 import { signature } from './file-io'
+import { announceFilesystem } from './filesystem'
 import { parse, serialize } from './format'
 import {
   fileNameToKey,
@@ -124,6 +125,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     const { legacyFiles, maxFileSize } = this.#options
     this.#legacy = legacyFiles && new LegacyFiles(this.#files, legacyFiles, maxFileSize)
     const { pruneInterval, logger } = this.#options
+    announceFilesystem(this.directory, logger)
     if (pruneInterval > 0) {
       this.#timer = setInterval(() => {
         this.prune().catch((error) => logger.error({ err: error }, 'prune failed'))

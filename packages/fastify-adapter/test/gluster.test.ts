@@ -11,7 +11,11 @@ import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { FileStore } from 'fastify-file-session-store'
+import { JsonFileRepository } from 'json-file-repository'
 import { expiryToMtime } from '../../core/src/expiry'
+import { networkFilesystem, RECIPE_URL } from '../../core/src/filesystem'
+import { waitFor } from '../../core/test/helpers'
 import { type GlusterVolume, makeVolume, unavailable } from './gluster'
 import { HttpBrowser, startServer } from './http'
 
@@ -287,4 +291,147 @@ describe('GlusterFS, one server per mount', () => {
       }
     })
   }, 120_000)
+})
+
+/** The code of what `action` throws, or `undefined` when it throws nothing. */
+function codeOf(action: () => unknown): string | undefined {
+  try {
+    action()
+    return undefined
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code
+  }
+}
+
+// Each file operation the store relies on, done through one mount and seen through the other.
+describe('GlusterFS, the file operations of the store across mounts', () => {
+  test('an mtime after 2200 (the expiry) is stored and seen to the millisecond', async () => {
+    if (!volume) return
+    const [a, b] = sessionDirectory() as [string, string]
+    const expiresAt = Date.now() + 3_600_000
+    const mtime = expiryToMtime(expiresAt)
+    fs.writeFileSync(path.join(a, 'x'), '{}')
+    fs.utimesSync(path.join(a, 'x'), mtime, mtime)
+    expect(new Date(fs.lstatSync(path.join(b, 'x')).mtimeMs).getUTCFullYear()).toBeGreaterThan(2200)
+    expect(fs.lstatSync(path.join(b, 'x')).mtimeMs).toBe(mtime * 1000)
+    // And through the repository: an expiry set through one mount is read through the other.
+    const writer = new JsonFileRepository(a)
+    const reader = new JsonFileRepository(b)
+    await writer.set('k', { n: 1 }, { expiresAt })
+    expect(await reader.getEntry('k')).toMatchObject({ value: { n: 1 }, expiresAt })
+    await Promise.all([writer.close(), reader.close()])
+  })
+
+  test('O_NOFOLLOW refuses a symlink made through the other mount', () => {
+    if (!volume) return
+    const [a, b] = sessionDirectory() as [string, string]
+    fs.writeFileSync(path.join(a, 'target'), 'secret')
+    fs.symlinkSync('target', path.join(a, 'link.json'))
+    const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW
+    expect(codeOf(() => fs.openSync(path.join(b, 'link.json'), flags))).toBe('ELOOP')
+  })
+
+  test('a hard link (the exclusive write) fails with EEXIST on a name made through the other mount', () => {
+    if (!volume) return
+    const [a, b] = sessionDirectory() as [string, string]
+    fs.writeFileSync(path.join(b, 'taken.json'), '"b"')
+    fs.writeFileSync(path.join(a, 'temp'), '"a"')
+    expect(codeOf(() => fs.linkSync(path.join(a, 'temp'), path.join(a, 'taken.json')))).toBe(
+      'EEXIST',
+    )
+    expect(fs.readFileSync(path.join(b, 'taken.json'), 'utf8')).toBe('"b"')
+    fs.linkSync(path.join(a, 'temp'), path.join(a, 'free.json'))
+    expect(fs.readFileSync(path.join(b, 'free.json'), 'utf8')).toBe('"a"')
+  })
+
+  test('a rename over a file open through the other mount: the open file keeps the old content', () => {
+    if (!volume) return
+    const [a, b] = sessionDirectory() as [string, string]
+    fs.writeFileSync(path.join(a, 'k.json'), '"old"')
+    const fd = fs.openSync(path.join(b, 'k.json'), 'r')
+    try {
+      fs.writeFileSync(path.join(a, 'temp'), '"new"')
+      fs.renameSync(path.join(a, 'temp'), path.join(a, 'k.json'))
+      expect(fs.readFileSync(fd, 'utf8')).toBe('"old"')
+      expect(fs.readFileSync(path.join(b, 'k.json'), 'utf8')).toBe('"new"')
+    } finally {
+      fs.closeSync(fd)
+    }
+  })
+
+  test('a directory can be fsynced, and its owner and mode are the same through both mounts', async () => {
+    if (!volume) return
+    const [a, b] = sessionDirectory() as [string, string]
+    const fd = fs.openSync(a, 'r')
+    try {
+      expect(codeOf(() => fs.fsyncSync(fd))).toBeUndefined()
+    } finally {
+      fs.closeSync(fd)
+    }
+    const stats = fs.statSync(b)
+    expect({ uid: stats.uid, mode: stats.mode & 0o7777 }).toEqual({
+      uid: process.getuid?.(),
+      mode: 0o700,
+    })
+    // The directory checks hold: a repository (fsync on) opens it, and refuses it once the other
+    // mount made it writable by all.
+    const repository = new JsonFileRepository(b, { fsync: true })
+    await Promise.all(Array.from({ length: 8 }, (_, i) => repository.set(`k${i}`, i)))
+    await repository.close()
+    fs.chmodSync(a, 0o777)
+    expect(() => new JsonFileRepository(b)).toThrow(
+      expect.objectContaining({ code: 'ERR_UNSAFE_DIRECTORY' }),
+    )
+  })
+
+  test('a stale temp file left through one mount is removed by prune through the other', async () => {
+    if (!volume) return
+    const [a, b] = sessionDirectory() as [string, string]
+    // A temp file of a writer that is gone (no pid is that high).
+    const temp = path.join(a, '.k.json.4194305.0a1b2c3d1.tmp')
+    fs.writeFileSync(temp, '{')
+    const repository = new JsonFileRepository(b)
+    // Its age is its ctime's, which only the clock moves: wait (with a deadline) until prune
+    // finds it older than the second a young temp file is spared.
+    const deadline = Date.now() + 30_000
+    while (fs.existsSync(temp) && Date.now() < deadline) await repository.prune()
+    await repository.close()
+    expect(fs.existsSync(temp)).toBe(false)
+  })
+})
+
+describe('GlusterFS, the start-up notice', () => {
+  test('a repository on the volume tells its logger once, at info, which filesystem and where the recipe is', async () => {
+    if (!volume) return
+    const [a] = sessionDirectory() as [string]
+    expect(await networkFilesystem(a)).toBe('fuse.glusterfs')
+    // The directory that holds the mounts and the brick is on a local one (the system's temp).
+    expect(await networkFilesystem(path.dirname(path.dirname(a)))).toBeUndefined()
+    const records: { object: object; message?: string }[] = []
+    const logger = {
+      warn: () => {},
+      error: () => {},
+      info: (object: object, message?: string) => records.push({ object, message }),
+    }
+    const repository = new JsonFileRepository(a, { logger })
+    // Start-up does not wait for it: nothing yet, then the notice.
+    expect(records).toEqual([])
+    expect(await waitFor(() => records.length > 0, 30_000)).toBe(true)
+    await repository.set('k', 1)
+    await repository.get('k')
+    await repository.close()
+    expect(records).toEqual([
+      {
+        object: { filesystem: 'fuse.glusterfs' },
+        message: expect.stringContaining(`(fuse.glusterfs)`),
+      },
+    ])
+    expect(records[0]?.message).toContain(RECIPE_URL)
+    expect(records[0]?.message).not.toContain(a)
+    // FileStore passes it on through the logger that names sessions by fingerprint.
+    const store = new FileStore({ directory: a, logger })
+    expect(await waitFor(() => records.length > 1, 30_000)).toBe(true)
+    await store.close()
+    expect(records[1]).toEqual(records[0])
+  })
 })
