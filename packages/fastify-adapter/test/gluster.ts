@@ -77,11 +77,12 @@ export async function unavailable(): Promise<string | undefined> {
 }
 
 /**
- * Makes a volume of one brick in a temporary directory, with the recipe's options, and mounts it
- * `count` times; starts glusterd first when it is not running (and stops it in `cleanUp`).
+ * Makes a volume of one brick in a temporary directory, with the recipe's options (or Gluster's
+ * defaults when `coherent` is false, to measure them), and mounts it `count` times; starts
+ * glusterd first when it is not running (and stops it in `cleanUp`).
  * @throws What a failing step reports (its command's stderr), after undoing the steps done.
  */
-export async function makeVolume(count: number): Promise<GlusterVolume> {
+export async function makeVolume(count: number, coherent = true): Promise<GlusterVolume> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'jfr-gluster-'))
   const name = `jfr-${randomBytes(4).toString('hex')}`
   const mounts: string[] = []
@@ -98,14 +99,16 @@ export async function makeVolume(count: number): Promise<GlusterVolume> {
     // `force`: the brick is on the root file system, which gluster otherwise refuses.
     await gluster('volume', 'create', name, `${os.hostname()}:${brick}`, 'force')
     undo.push(() => gluster('volume', 'delete', name))
-    for (const [option, value] of VOLUME_OPTIONS)
+    for (const [option, value] of coherent ? VOLUME_OPTIONS : []) {
       await gluster('volume', 'set', name, option, value)
+    }
     await gluster('volume', 'start', name)
     undo.push(() => gluster('volume', 'stop', name, 'force'))
     for (let i = 0; i < count; i++) {
       const mount = path.join(root, `mount-${i}`)
       fs.mkdirSync(mount)
-      await run('mount', ['-t', 'glusterfs', '-o', MOUNT_OPTIONS, `127.0.0.1:/${name}`, mount], {
+      const options = coherent ? ['-o', MOUNT_OPTIONS] : []
+      await run('mount', ['-t', 'glusterfs', ...options, `127.0.0.1:/${name}`, mount], {
         timeout: 60_000,
       })
       undo.push(() => unmount(mount))
