@@ -55,19 +55,25 @@ async function mountType(directory: string): Promise<string | undefined> {
 }
 
 /**
- * Tells `logger`, at info and once, when `directory` is on a network filesystem. In the
- * background: start-up never waits for it, and a failure to find out is ignored.
- * @throws Never.
+ * Tells `logger`, at info and once, when `directory` is on a network filesystem; resolves to
+ * its name (see {@link networkFilesystem}), or `undefined` for another filesystem or when it
+ * cannot be found out. In the background: start-up never waits for it.
+ * @throws Never (the promise never rejects).
  */
-export function announceFilesystem(directory: string, logger: Logger): void {
-  if (typeof logger.info !== 'function') return
-  networkFilesystem(directory)
-    .then((filesystem) => {
-      if (filesystem === undefined) return
+export async function announceFilesystem(
+  directory: string,
+  logger: Logger,
+): Promise<string | undefined> {
+  const filesystem = await networkFilesystem(directory).catch(() => undefined)
+  if (filesystem !== undefined) {
+    try {
       logger.info?.(
         { filesystem },
         `the directory is on a network filesystem (${filesystem}): several hosts see each other's changes only with the mount options of ${RECIPE_URL}`,
       )
-    })
-    .catch(() => {})
+    } catch {
+      // A logger that throws does not keep the cached reads from learning the filesystem.
+    }
+  }
+  return filesystem
 }

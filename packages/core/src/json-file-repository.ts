@@ -90,6 +90,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     tempFilesRemoved: 0,
   }
   #timer: NodeJS.Timeout | undefined
+  /** Whether the directory is on a network filesystem, once `statfs` said so at start-up. */
+  #networkFilesystem = false
   /** The `prune()` calls under way (the timer's among them), which `close()` waits for. */
   readonly #prunes = new Set<Promise<number>>()
   #closed = false
@@ -125,7 +127,10 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     const { legacyFiles, maxFileSize } = this.#options
     this.#legacy = legacyFiles && new LegacyFiles(this.#files, legacyFiles, maxFileSize)
     const { pruneInterval, logger } = this.#options
-    announceFilesystem(this.directory, logger)
+    // On a network filesystem, once known, a cached read checks its file in the thread pool.
+    announceFilesystem(this.directory, logger).then((name) => {
+      this.#networkFilesystem = name !== undefined
+    })
     if (pruneInterval > 0) {
       this.#timer = setInterval(() => {
         this.prune().catch((error) => logger.error({ err: error }, 'prune failed'))
@@ -174,7 +179,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     const file = this.#open(key)
     let cached: Snapshot | null | undefined
     try {
-      cached = this.#cache.validated(key, file)
+      cached = this.#networkFilesystem
+        ? await this.#cache.validatedAsync(key, file)
+        : this.#cache.validated(key, file)
     } catch (error) {
       throw ioError('read', key, file, error)
     }

@@ -400,7 +400,40 @@ describe('GlusterFS, the file operations of the store across mounts', () => {
   })
 })
 
+/** In how many of 20 cached reads of `k` the event loop turned before the read resolved. */
+async function turnsDuringCachedReads(repository: JsonFileRepository): Promise<number> {
+  let turns = 0
+  for (let i = 0; i < 20; i++) {
+    let turned = false
+    setImmediate(() => {
+      turned = true
+    })
+    expect(await repository.get('k')).toBe(1)
+    if (turned) turns++
+  }
+  return turns
+}
+
 describe('GlusterFS, the start-up notice', () => {
+  test('on a local filesystem, no notice and cached reads check their file synchronously', async () => {
+    if (!volume) return
+    const local = fs.mkdtempSync(
+      path.join(path.dirname(path.dirname(sessionDirectory()[0] as string)), 'local-'),
+    )
+    const records: object[] = []
+    const logger = {
+      warn: () => {},
+      error: () => {},
+      info: (object: object) => records.push(object),
+    }
+    const repository = new JsonFileRepository(local, { logger })
+    expect(await networkFilesystem(local)).toBeUndefined()
+    await repository.set('k', 1)
+    expect(await turnsDuringCachedReads(repository)).toBe(0)
+    await repository.close()
+    expect(records).toEqual([])
+  })
+
   test('a repository on the volume tells its logger once, at info, which filesystem and where the recipe is', async () => {
     if (!volume) return
     const [a] = sessionDirectory() as [string]
@@ -419,6 +452,9 @@ describe('GlusterFS, the start-up notice', () => {
     expect(await waitFor(() => records.length > 0, 30_000)).toBe(true)
     await repository.set('k', 1)
     await repository.get('k')
+    // From then on a cached read checks its file in the thread pool: the event loop runs on
+    // while the lstat goes to the server. (A synchronous lstat would answer before any turn.)
+    expect(await turnsDuringCachedReads(repository)).toBeGreaterThan(0)
     await repository.close()
     expect(records).toEqual([
       {
