@@ -111,7 +111,7 @@ async function serverFigures(name: string, directories: string[]): Promise<void>
   const cases: [string, object, '/' | '/me'][] = [
     ['views++, fsync off', { fsync: false }, '/'],
     ['views++, fsync on', { fsync: true }, '/'],
-    ['read-mostly (/me), cache validated by lstat', {}, '/me'],
+    ['read-mostly (/me), cache (the default)', {}, '/me'],
     ['read-mostly (/me), cache: false', { cache: false }, '/me'],
   ]
   for (const [label, options, route] of cases) {
