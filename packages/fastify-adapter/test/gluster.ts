@@ -1,21 +1,25 @@
 /**
  * A one-brick GlusterFS volume on this machine, mounted several times with `mount -t glusterfs`:
  * each mount is a FUSE client with caches of its own, as each host of a cluster has. Loopback
- * only: a glusterd started here listens on 127.0.0.1, and the brick is named by the host name,
- * which must resolve to 127.0.0.1 (gluster refuses `localhost` and `127.0.0.1` as brick hosts).
+ * only: a glusterd started here listens on 127.0.0.1, and the brick's host is {@link BRICK_HOST}.
  *
  * The mounts use the options the core README's GlusterFS recipe gives, which make every client
  * see every other's change on its next system call.
  */
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import dns from 'node:dns/promises'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
+
+/**
+ * 127.0.0.1, in the short form `inet_aton` reads: the gluster command refuses `localhost` and
+ * `127.0.0.1` as a brick's host (a brick must be reachable from other peers), not this.
+ */
+const BRICK_HOST = '127.1'
 
 /** The FUSE client options of the recipe: no attribute, entry or negative cache in the kernel. */
 export const MOUNT_OPTIONS = 'attribute-timeout=0,entry-timeout=0,negative-timeout=0'
@@ -69,10 +73,6 @@ export async function unavailable(): Promise<string | undefined> {
       return `${command} is missing (Debian: apt-get install glusterfs-server glusterfs-client)`
     }
   }
-  const { address } = await dns.lookup(os.hostname(), { family: 4 }).catch(() => ({ address: '' }))
-  if (address !== '127.0.0.1') {
-    return `the host name ${os.hostname()} resolves to ${address || 'nothing'}, not 127.0.0.1`
-  }
   return undefined
 }
 
@@ -97,7 +97,7 @@ export async function makeVolume(count: number, coherent = true): Promise<Gluste
     const brick = path.join(root, 'brick')
     fs.mkdirSync(brick)
     // `force`: the brick is on the root file system, which gluster otherwise refuses.
-    await gluster('volume', 'create', name, `${os.hostname()}:${brick}`, 'force')
+    await gluster('volume', 'create', name, `${BRICK_HOST}:${brick}`, 'force')
     undo.push(() => gluster('volume', 'delete', name))
     for (const [option, value] of coherent ? VOLUME_OPTIONS : []) {
       await gluster('volume', 'set', name, option, value)
