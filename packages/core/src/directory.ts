@@ -48,6 +48,12 @@ export function makeDirectory(directory: string, mode: number): void {
 }
 
 /**
+ * Told of each name a walk of a directory reads: how the command line shows the progress of a
+ * long command (one command, so one walk at a time, per process). Unset in a library.
+ */
+export const walks: { onName?: () => void } = {}
+
+/**
  * The names in `directory`, streamed; none if the directory is gone.
  * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be listed.
  */
@@ -60,7 +66,10 @@ export async function* readNames(directory: string): AsyncIterableIterator<strin
     throw ioError('list', '', directory, error)
   }
   try {
-    for await (const dirent of dir) yield dirent.name
+    for await (const dirent of dir) {
+      walks.onName?.()
+      yield dirent.name
+    }
   } catch (error) {
     throw ioError('list', '', directory, error)
   }
