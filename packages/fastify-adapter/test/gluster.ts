@@ -33,6 +33,15 @@ export const VOLUME_OPTIONS = [
   'performance.open-behind',
 ].map((name) => [name, 'off'] as const)
 
+/** What makes a volume impossible here: glusterd does not start, or FUSE refuses to mount. */
+export class Unavailable extends Error {}
+
+/** `error` of a command, as an {@link Unavailable} that says which and why. */
+function unavailableBy(what: string, error: unknown): Unavailable {
+  const { stderr, message } = error as { stderr?: string; message: string }
+  return new Unavailable(`${what} failed: ${(stderr || message).trim()}`)
+}
+
 export interface GlusterVolume {
   name: string
   /** The mount points, one per client. */
@@ -80,7 +89,8 @@ export async function unavailable(): Promise<string | undefined> {
  * Makes a volume of one brick in a temporary directory, with the recipe's options (or Gluster's
  * defaults when `coherent` is false, to measure them), and mounts it `count` times; starts
  * glusterd first when it is not running (and stops it in `cleanUp`).
- * @throws What a failing step reports (its command's stderr), after undoing the steps done.
+ * @throws {Unavailable} When glusterd does not start or the mount fails; else what a failing
+ *   step reports (its command's stderr). Either after undoing the steps done.
  */
 export async function makeVolume(count: number, coherent = true): Promise<GlusterVolume> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'jfr-gluster-'))
@@ -110,6 +120,8 @@ export async function makeVolume(count: number, coherent = true): Promise<Gluste
       const options = coherent ? ['-o', MOUNT_OPTIONS] : []
       await run('mount', ['-t', 'glusterfs', ...options, `127.0.0.1:/${name}`, mount], {
         timeout: 60_000,
+      }).catch((error) => {
+        throw unavailableBy('mount -t glusterfs', error)
       })
       undo.push(() => unmount(mount))
       mounts.push(mount)
@@ -133,13 +145,17 @@ async function startGlusterd(root: string, undo: (() => Promise<unknown>)[]): Pr
       '    option transport.socket.bind-address 127.0.0.1\nend-volume',
     ),
   )
-  await run('glusterd', ['-f', volfile, `--pid-file=${pidFile}`], { timeout: 60_000 })
+  await run('glusterd', ['-f', volfile, `--pid-file=${pidFile}`], { timeout: 60_000 }).catch(
+    (error) => {
+      throw unavailableBy('glusterd', error)
+    },
+  )
   undo.push(async () => {
     const pid = Number(fs.readFileSync(pidFile, 'utf8'))
     process.kill(pid)
     await waitUntil(async () => !alive(pid))
   })
-  if (!(await waitUntil(glusterdAnswers))) throw new Error('glusterd does not answer')
+  if (!(await waitUntil(glusterdAnswers))) throw new Unavailable('glusterd does not answer')
 }
 
 function alive(pid: number): boolean {
