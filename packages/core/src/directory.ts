@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { errorCode, ioError } from './errors'
 import { lstat } from './file-io'
-import { legacyFileNameToKey, tempFileWriter } from './keys'
+import { legacyFileNameToKey, PID_SPACE, tempFileSpace, tempFileWriter } from './keys'
 
 /** A temp file older than this is stale whoever wrote it. */
 const TEMP_MAX_AGE = 60 * 60 * 1000
@@ -141,14 +141,16 @@ export async function visitNames(
 /**
  * Whether a temp file with this name and age was left by a writer that crashed: one of this
  * process (the caller knows it is not writing it), one whose writing process is gone, or any
- * older than an hour. Never one younger than a second.
+ * older than an hour. Never one younger than a second. A writer of another pid space (another
+ * host on a shared filesystem, another container) cannot be checked: only the hour applies.
  */
 export function isStaleTemp(name: string, age: number): boolean {
   const writer = tempFileWriter(name)
   if (writer === undefined) return false
-  return (
-    age > TEMP_MAX_AGE || (age > TEMP_MIN_AGE && (writer === process.pid || !processExists(writer)))
-  )
+  if (age > TEMP_MAX_AGE) return true
+  const space = tempFileSpace(name)
+  if (age <= TEMP_MIN_AGE || (space !== undefined && space !== PID_SPACE)) return false
+  return writer === process.pid || !processExists(writer)
 }
 
 function processExists(pid: number): boolean {
