@@ -30,6 +30,7 @@ import {
   type Values,
 } from './commands/command'
 import { encryptionFor, KEY_VARIABLE } from './commands/encryption-keys'
+import { finishProgress, showProgress } from './commands/progress'
 import { errorCode, JsonFileRepositoryError } from './errors'
 import { legacySessions } from './sessions'
 
@@ -64,6 +65,10 @@ Options:
                      group, say): the allowSharedDirectory option of the library
   -h, --help         show help (also after a command: ${NAME} ls --help)
   -v, --version      show the version
+
+On a terminal, migrate, encrypt, decrypt, export, import, prune and rm --where show their
+progress on stderr (entries done, the rate, an ETA once the total is known); nothing extra is
+printed when stderr is not a terminal, or with --json.
 
 Exit codes: 0 success, 1 failure (missing directory or key, I/O error), 2 usage error.`
 
@@ -105,11 +110,27 @@ async function main(argv: string[]): Promise<void> {
   const encryption = await encryptionFor(command, directory, values, legacy)
   const shared = values['allow-shared-directory'] === true
   const repository = openRepository(directory, writable, format, encryption, shared)
+  if (showsProgress(name, values)) showProgress(name, repository.directory, name !== 'import')
   try {
     await command.run(repository, args, values)
   } finally {
+    await finishProgress()
     await repository.close()
   }
+}
+
+/** The commands that can take long: each file is a round trip on a network filesystem. */
+const LONG_COMMANDS = new Set(['migrate', 'encrypt', 'decrypt', 'export', 'import', 'prune', 'rm'])
+
+/**
+ * Whether `command` shows its progress (on a terminal, see progress.ts): not with `--json`,
+ * not `rm` of given keys, and not when its output lines go to the same terminal.
+ */
+function showsProgress(command: string, values: Values): boolean {
+  if (!LONG_COMMANDS.has(command) || values.json === true) return false
+  if (command === 'rm' && values.where === undefined) return false
+  const printsLines = command === 'export' || values['dry-run'] === true
+  return !(printsLines && process.stdout.isTTY)
 }
 
 /** The `--ttl` given, FileStore's default without one. */

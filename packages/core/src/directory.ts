@@ -7,7 +7,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { errorCode, ioError } from './errors'
 import { lstat } from './file-io'
-import { legacyFileNameToKey, quarantinedAt, tempFileWriter } from './keys'
+import {
+  legacyFileNameToKey,
+  PID_SPACE,
+  quarantinedAt,
+  tempFileSpace,
+  tempFileWriter,
+} from './keys'
 
 /** A temp file older than this is stale whoever wrote it. */
 const TEMP_MAX_AGE = 60 * 60 * 1000
@@ -53,6 +59,12 @@ export function makeDirectory(directory: string, mode: number): void {
 }
 
 /**
+ * Told of each name a walk of a directory reads: how the command line shows the progress of a
+ * long command (one command, so one walk at a time, per process). Unset in a library.
+ */
+export const walks: { onName?: () => void } = {}
+
+/**
  * The names in `directory`, streamed; none if the directory is gone.
  * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be listed.
  */
@@ -65,7 +77,10 @@ export async function* readNames(directory: string): AsyncIterableIterator<strin
     throw ioError('list', '', directory, error)
   }
   try {
-    for await (const dirent of dir) yield dirent.name
+    for await (const dirent of dir) {
+      walks.onName?.()
+      yield dirent.name
+    }
   } catch (error) {
     throw ioError('list', '', directory, error)
   }
@@ -137,14 +152,16 @@ export async function visitNames(
 /**
  * Whether a temp file with this name and age was left by a writer that crashed: one of this
  * process (the caller knows it is not writing it), one whose writing process is gone, or any
- * older than an hour. Never one younger than a second.
+ * older than an hour. Never one younger than a second. A writer of another pid space (another
+ * host on a shared filesystem, another container) cannot be checked: only the hour applies.
  */
 export function isStaleTemp(name: string, age: number): boolean {
   const writer = tempFileWriter(name)
   if (writer === undefined) return false
-  return (
-    age > TEMP_MAX_AGE || (age > TEMP_MIN_AGE && (writer === process.pid || !processExists(writer)))
-  )
+  if (age > TEMP_MAX_AGE) return true
+  const space = tempFileSpace(name)
+  if (age <= TEMP_MIN_AGE || (space !== undefined && space !== PID_SPACE)) return false
+  return writer === process.pid || !processExists(writer)
 }
 
 /**

@@ -15,6 +15,7 @@ import { EntryFiles, toEntry } from './entry-files'
 import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
 import { signature } from './file-io'
+import { announceFilesystem } from './filesystem'
 import { parse, serialize } from './format'
 import {
   fileNameToKey,
@@ -93,6 +94,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   #timer: NodeJS.Timeout | undefined
   /** Whether files sealed by other keys were reported (once: see `#reportForeign`). */
   #warnedForeign = false
+  /** Whether the directory is on a network filesystem, once `statfs` said so at start-up. */
+  #networkFilesystem = false
   /** The `prune()` calls under way (the timer's among them), which `close()` waits for. */
   readonly #prunes = new Set<Promise<number>>()
   #closed = false
@@ -140,6 +143,10 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     const { legacyFiles, maxFileSize } = this.#options
     this.#legacy = legacyFiles && new LegacyFiles(this.#files, legacyFiles, maxFileSize)
     const { pruneInterval, logger } = this.#options
+    // On a network filesystem, once known, a cached read checks its file in the thread pool.
+    announceFilesystem(this.directory, logger).then((name) => {
+      this.#networkFilesystem = name !== undefined
+    })
     if (pruneInterval > 0) {
       this.#timer = setInterval(() => {
         this.prune().catch((error) => logger.error({ err: error }, 'prune failed'))
@@ -188,7 +195,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     const file = this.#open(key)
     let cached: Snapshot | null | undefined
     try {
-      cached = this.#cache.validated(key, file)
+      cached = this.#networkFilesystem
+        ? await this.#cache.validatedAsync(key, file)
+        : this.#cache.validated(key, file)
     } catch (error) {
       throw ioError('read', key, file, error)
     }

@@ -6,6 +6,9 @@
  * With encryption, a key's file is `<HMAC-SHA-256 of the key, base64url>.enc` instead: the name
  * reveals nothing of the key, and cannot be turned back into it (the key is inside the file).
  */
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
 
 /** Longest file name we create, so that temp and quarantine names stay under 255 bytes. */
 const MAX_NAME_BYTES = 200
@@ -63,17 +66,50 @@ export function legacyFileNameToKey(name: string): string | undefined {
   return SAFE_KEY.test(name) && keyToFileName(name) !== undefined ? name : undefined
 }
 
-const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/
+/**
+ * `.<name>.h<pid space>.<pid>.<unique>.tmp`; the pid space is missing from the names of
+ * earlier versions, which read the names of this one as theirs (the pid space is in `<name>`
+ * for them).
+ */
+const TEMP_NAME = /^\..+?\.(?:h([0-9a-f]{8})\.)?(\d+)\.[0-9a-f]+\.tmp$/
 
-/** A hidden temp name for `name`, unique for this process (`pid`) and this writer (`unique`). */
+/**
+ * Where this process's pid means something: 8 hex digits of a hash of the host name and of the
+ * pid namespace (Linux's `/proc/self/ns/pid`). On a directory several hosts share, or several
+ * containers with pids of their own, each has its own, and a pid from another is not checked.
+ */
+export const PID_SPACE = pidSpace()
+
+function pidSpace(): string {
+  let namespace = ''
+  try {
+    namespace = fs.readlinkSync('/proc/self/ns/pid')
+  } catch {
+    // Not Linux: the host name alone.
+  }
+  return createHash('sha256').update(`${os.hostname()}\0${namespace}`).digest('hex').slice(0, 8)
+}
+
+/**
+ * A hidden temp name for `name`, unique for this process (its pid space and `pid`) and this
+ * writer (`unique`).
+ */
 export function tempFileName(name: string, unique: string): string {
-  return `.${name}.${process.pid}.${unique}.tmp`
+  return `.${name}.h${PID_SPACE}.${process.pid}.${unique}.tmp`
 }
 
 /** The pid that wrote a temp file, or `undefined` if `name` is not one of our temp files. */
 export function tempFileWriter(name: string): number | undefined {
   const match = TEMP_NAME.exec(name)
-  return match ? Number(match[1]) : undefined
+  return match ? Number(match[2]) : undefined
+}
+
+/**
+ * The pid space (see {@link PID_SPACE}) of the writer of a temp file; `undefined` for a name of
+ * an earlier version, which has none, or for a name that is not a temp file.
+ */
+export function tempFileSpace(name: string): string | undefined {
+  return TEMP_NAME.exec(name)?.[1]
 }
 
 /** Where a corrupt file is moved: beside it, hidden from listings by its suffix. */

@@ -7,6 +7,8 @@ import type { LegacyFormat } from './types'
 export interface Logger {
   warn(object: object, message?: string): void
   error(object: object, message?: string): void
+  /** Told once, at start-up, when the directory is on a network filesystem. */
+  info?(object: object, message?: string): void
   debug?(object: object, message?: string): void
 }
 
@@ -77,7 +79,9 @@ export interface JsonFileRepositoryOptions {
    */
   touchAfter?: number
   /**
-   * Where corrupt files and failed background prunes are reported.
+   * Where corrupt files and failed background prunes are reported; its `info`, if it has one,
+   * is told once at start-up when the directory is on a network filesystem (NFS, FUSE such as
+   * GlusterFS, CIFS/SMB, Ceph), with where the recipe for it is.
    * @default a logger that emits a process warning
    */
   logger?: Logger

@@ -37,15 +37,18 @@ export function redactError(error: unknown): unknown {
  */
 export function redactLogger(logger: Logger): Logger {
   checkLogger(logger)
-  const redact = (level: 'warn' | 'error' | 'debug') => (object: object, message?: string) => {
-    // `file` and `movedTo` are paths, which name the key.
-    const { err, key, file: _, movedTo: __, ...record } = object as Record<string, unknown>
-    const secret = typeof key === 'string' ? key : (err as JsonFileRepositoryError | undefined)?.key
-    if (err !== undefined) record.err = redactError(err)
-    if (typeof key === 'string') record.key = fingerprint(key)
-    logger[level]?.(record, message === undefined ? undefined : redactText(message, secret))
-  }
+  const redact =
+    (level: 'warn' | 'error' | 'info' | 'debug') => (object: object, message?: string) => {
+      // `file` and `movedTo` are paths, which name the key.
+      const { err, key, file: _, movedTo: __, ...record } = object as Record<string, unknown>
+      const secret =
+        typeof key === 'string' ? key : (err as JsonFileRepositoryError | undefined)?.key
+      if (err !== undefined) record.err = redactError(err)
+      if (typeof key === 'string') record.key = fingerprint(key)
+      logger[level]?.(record, message === undefined ? undefined : redactText(message, secret))
+    }
   const redacted: Logger = { warn: redact('warn'), error: redact('error') }
+  if (logger.info) redacted.info = redact('info')
   if (logger.debug) redacted.debug = redact('debug')
   return redacted
 }

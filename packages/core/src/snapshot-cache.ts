@@ -70,7 +70,35 @@ export class SnapshotCache {
     if (now - (cached.checkedAt ?? now) < this.#revalidateAfter) return cached
     // A synchronous lstat: about 1 µs of the event loop on a local disk, where the thread
     // pool's round trip costs five times that in CPU, and this is the path of most reads.
-    const stats = fs.lstatSync(file, { throwIfNoEntry: false })
+    return this.#checked(key, cached, now, fs.lstatSync(file, { throwIfNoEntry: false }))
+  }
+
+  /**
+   * {@link validated} with the `lstat` in the thread pool: for a network filesystem, where each
+   * `lstat` is a round trip to the server that a synchronous call would wait for on the event
+   * loop (measured on GlusterFS: 2 to 2.5 times the read-mostly requests/s of the synchronous
+   * check with 20 users, and a third of its p99).
+   * @throws The `lstat` error, other than a missing file.
+   */
+  async validatedAsync(key: string, file: string): Promise<Snapshot | null | undefined> {
+    const cached = this.#lru?.get(key)
+    if (cached === undefined) return undefined
+    const now = this.#revalidateAfter > 0 ? Date.now() : 0
+    if (now - (cached.checkedAt ?? now) < this.#revalidateAfter) return cached
+    const stats = await fs.promises.lstat(file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined
+      throw error
+    })
+    return this.#checked(key, cached, now, stats)
+  }
+
+  /** What `cached` is worth given its file's `stats` (`undefined`: the file is gone). */
+  #checked(
+    key: string,
+    cached: Snapshot,
+    now: number,
+    stats: fs.Stats | undefined,
+  ): Snapshot | null | undefined {
     if (stats === undefined) {
       this.#lru?.delete(key)
       return null

@@ -33,14 +33,14 @@ export function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 /**
- * Starts `fixtures/server.js` on `directory` in its own process, with FileStore `options`;
- * resolves to its base URL.
+ * Starts `fixtures/server.js` (or `server`, a script with the same arguments and output) on
+ * `directory` in its own process, with FileStore `options`; resolves to its base URL.
  */
 export function startServer(
   directory: string,
   options: object = {},
+  server = path.join(__dirname, 'fixtures/server.js'),
 ): Promise<{ url: string; process: ChildProcess; stop: () => Promise<void> }> {
-  const server = path.join(__dirname, 'fixtures/server.js')
   const child = spawn(process.execPath, [server, directory, JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })

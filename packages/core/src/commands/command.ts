@@ -7,6 +7,7 @@ import type { ParseArgsConfig } from 'node:util'
 import type { EncryptionOptions } from '../encryption'
 import { JsonFileRepository } from '../json-file-repository'
 import type { EntryInfo, LegacyFormat } from '../types'
+import { finishProgress } from './progress'
 
 export const NAME = 'json-file-repository'
 
@@ -111,6 +112,8 @@ export async function* liveEntries(
 
 /** Writes a line, waiting when the reader is slower, so that memory stays flat. */
 export async function print(text: string): Promise<void> {
+  // On a terminal, the progress line goes before the output, which would be written into it.
+  if (process.stdout.isTTY) await finishProgress()
   if (!process.stdout.write(`${text}\n`)) await once(process.stdout, 'drain')
 }
 

@@ -3,6 +3,7 @@ import { errorCode } from '../errors'
 import { isExpired } from '../expiry'
 import type { JsonFileRepository } from '../json-file-repository'
 import { type Command, count, Failure, lowerFirst, print } from './command'
+import { entryDone } from './progress'
 
 /** Entries written at once: each write waits for its fsync, which writes in parallel share. */
 const CONCURRENCY = 16
@@ -44,6 +45,7 @@ lines before it are stored). Prints how many entries were imported and skipped.`
         checkKey(repository, line.key, number)
         const write = repository.set(line.key, line.value, { expiresAt }).then(() => {
           imported++
+          entryDone()
           writing.delete(write)
         })
         // Its failure is thrown by the race or the final wait, or, after a bad line, is moot.
