@@ -112,7 +112,7 @@ async function main(argv: string[]): Promise<void> {
   const repository = openRepository(directory, writable, format, encryption, shared)
   if (showsProgress(name, values)) showProgress(name, repository.directory, name !== 'import')
   try {
-    await command.run(repository, args, values)
+    await command.run(repository, args, values, encryption)
   } finally {
     await finishProgress()
     await repository.close()

@@ -46,7 +46,7 @@ import {
   plainForm,
   readOrder,
 } from './format'
-import { isSealedName, quarantineFileName, tempFileName } from './keys'
+import { fileNameToKey, isSealedName, quarantineFileName, tempFileName } from './keys'
 import type { NormalizedOptions } from './options'
 import type { Snapshot, SnapshotCache } from './snapshot-cache'
 import type { Counters, RepositoryEntry } from './types'
@@ -208,22 +208,28 @@ export class EntryFiles {
   /**
    * The key of the entry the file `name` holds, `undefined` when it holds none. For a name
    * made of its key, from the name alone; for a hashed name, by reading and opening the file
-   * (within the limits of `read`), calling `foreign` when it was sealed by none of the keys
-   * configured.
+   * (within the limits of `read`). Calls `skipped` for an entry's file this configuration does
+   * not read: sealed by none of the keys configured (`'foreign'`), or unencrypted while
+   * encrypted outside a transition (`'plain'`).
    * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be read.
    */
-  async keyOf(name: string, file: string, foreign?: () => void): Promise<string | undefined> {
+  async keyOf(
+    name: string,
+    file: string,
+    skipped?: (what: 'foreign' | 'plain') => void,
+  ): Promise<string | undefined> {
     const form = formOfName(this.#options.forms, name)
     if (form === undefined) {
       // Encrypted, and no key is configured: as unseen as a file sealed by another key.
-      if (isSealedName(name)) foreign?.()
+      if (isSealedName(name)) skipped?.('foreign')
+      else if (fileNameToKey(name) !== undefined) skipped?.('plain')
       return undefined
     }
     // A plain name is its key: decoding it reads nothing.
     if (!form.sealed) return form.decode(name, '').key
     const sealedByOther = (text: string) => {
       const id = sealedBy(text)
-      if (id !== undefined && !form.keyIds?.includes(id)) foreign?.()
+      if (id !== undefined && !form.keyIds?.includes(id)) skipped?.('foreign')
     }
     return (await this.#payload(name, file, form, sealedByOther))?.key
   }

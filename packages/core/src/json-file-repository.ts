@@ -92,8 +92,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     quarantinedRemoved: 0,
   }
   #timer: NodeJS.Timeout | undefined
-  /** Whether files sealed by other keys were reported (once: see `#reportForeign`). */
-  #warnedForeign = false
+  /** The kinds of files not read that were reported (once each: see `#reportSkipped`). */
+  readonly #reportedSkipped = new Set<'foreign' | 'plain'>()
   /** Whether the directory is on a network filesystem, once `statfs` said so at start-up. */
   #networkFilesystem = false
   /** The `prune()` calls under way (the timer's among them), which `close()` waits for. */
@@ -506,35 +506,47 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       return Promise.reject(error)
     }
     const [current] = this.#options.forms
-    let foreign = 0
+    const skipped = { foreign: 0, plain: 0 }
     const moving = visitNames(
       this.directory,
       PRUNE_CONCURRENCY,
       () => this.#closed,
       async (name) => {
-        const key = await this.#files.keyOf(name, this.#files.file(name), () => foreign++)
+        const key = await this.#files.keyOf(name, this.#files.file(name), (what) => skipped[what]++)
         if (key === undefined || current.name(key) === name) return 0
         return Number(await this.#queue.run(key, () => this.#files.move(key, name)))
       },
     )
     return moving.then((moved) => {
-      this.#reportForeign(foreign)
+      this.#reportSkipped(skipped)
       return moved
     })
   }
 
   /**
-   * Reports, once, that a walk of the directory met `count` encrypted files sealed by none of
-   * the configured keys: they are invisible (never read, listed or moved), which is most often
-   * a key missing from the configuration. Found where the directory is walked anyway: opening
-   * never scans it. The count, never the names.
+   * Reports, once for each kind, that a walk of the directory met entries' files this
+   * configuration does not read, which are invisible (never read, listed or moved): encrypted
+   * files sealed by none of the configured keys (most often a key missing from the
+   * configuration), and, encrypted outside a transition, unencrypted ones. Found where the
+   * directory is walked anyway: opening never scans it. The counts, never the names.
    */
-  #reportForeign(count: number): void {
-    if (count === 0 || this.#warnedForeign) return
-    this.#warnedForeign = true
-    this.#options.logger.warn(
-      { foreignFiles: count },
-      `${count} encrypted ${count === 1 ? 'file is' : 'files are'} sealed by none of the configured keys: ${count === 1 ? 'it is' : 'they are'} skipped (encrypted under another key? add it to \`encryption.keys\`)`,
+  #reportSkipped(counts: { foreign: number; plain: number }): void {
+    const { foreign, plain } = counts
+    const filesAre = (count: number) => (count === 1 ? 'file is' : 'files are')
+    const report = (what: 'foreign' | 'plain', count: number, message: string) => {
+      if (count === 0 || this.#reportedSkipped.has(what)) return
+      this.#reportedSkipped.add(what)
+      this.#options.logger.warn({ [`${what}Files`]: count }, message)
+    }
+    report(
+      'foreign',
+      foreign,
+      `${foreign} encrypted ${filesAre(foreign)} sealed by none of the configured keys: ${foreign === 1 ? 'it is' : 'they are'} skipped (encrypted under another key? add it to \`encryption.keys\`)`,
+    )
+    report(
+      'plain',
+      plain,
+      `${plain} unencrypted ${filesAre(plain)} not read: encrypted, an unencrypted file is read only during \`transition: 'encrypting'\` (the command line's encrypt)`,
     )
   }
 
@@ -579,14 +591,14 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       this.#legacy &&
       (async (key: string) =>
         (await this.#migrate(key)) === 'migrated' ? this.path(key) : undefined)
-    let foreign = 0
+    const skipped = { foreign: 0, plain: 0 }
     yield* readEntryStats(
       this.directory,
       (name) => this.#files.file(name),
-      (name, file) => this.#files.keyOf(name, file, () => foreign++),
+      (name, file) => this.#files.keyOf(name, file, (what) => skipped[what]++),
       migrate,
     )
-    this.#reportForeign(foreign)
+    this.#reportSkipped(skipped)
   }
 
   /** The file of `key`, after checking the key and that the repository is open. */

@@ -14,7 +14,7 @@ import {
   legacySessions,
 } from 'json-file-repository'
 import { expiryToMtime } from '../src/expiry'
-import { fakeClock, listNames, makeTempDirectory, removeDirectory } from './helpers'
+import { fakeClock, listNames, makeTempDirectory, memoryLogger, removeDirectory } from './helpers'
 
 const KEY = randomBytes(32).toString('base64')
 const OLD_KEY = randomBytes(32).toString('base64')
@@ -50,7 +50,8 @@ const setMtime = (file: string, ms: number) => fs.utimesSync(file, ms / 1000, ms
 
 describe('no unencrypted file is read outside a transition', () => {
   test('a plain file planted for a key, and a 0.3 file, are neither read nor converted (get, prune, listings)', async () => {
-    const encrypted = open({ keys: [KEY] }, { legacyFiles: legacySessions(HOUR) })
+    const logger = memoryLogger()
+    const encrypted = open({ keys: [KEY] }, { legacyFiles: legacySessions(HOUR), logger })
     plant('forged.json', { user: 'admin' })
     plant('Forged_03', { cookie: { expires: null }, user: 'admin' })
     await expect(encrypted.get('forged')).resolves.toBeUndefined()
@@ -65,6 +66,14 @@ describe('no unencrypted file is read outside a transition', () => {
     const listed: string[] = []
     for await (const key of encrypted.keys()) listed.push(key)
     expect(listed).toEqual([])
+    // Not silently: a walk says how many it did not read (once), and names none.
+    expect(logger.records).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        object: { plainFiles: 1 },
+        message: expect.stringMatching(/^1 unencrypted file is not read: /),
+      }),
+    ])
     // Nothing was sealed from them: the two planted files are all there is.
     expect(entries()).toEqual(['Forged_03', 'forged.json'])
   })

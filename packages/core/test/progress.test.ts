@@ -47,7 +47,10 @@ function onTerminal(shell: string): Promise<{ code: number; output: string }> {
     execFile(
       'script',
       ['-qec', command, '/dev/null'],
-      { env: { ...process.env, JSON_FILE_REPOSITORY_KEY: KEY } },
+      // Given keys, the other commands read encrypted entries only: these are plain.
+      {
+        env: { ...process.env, ...(/crypt /.test(shell) ? { JSON_FILE_REPOSITORY_KEY: KEY } : {}) },
+      },
       (error, stdout) => resolve({ code: error ? Number(error.code) : 0, output: stdout }),
     )
   })
@@ -68,7 +71,9 @@ test('prune, encrypt, decrypt and rm --where show their progress, then their res
   // The first draw, at once, then the last, with the total and an ETA, erased before the result.
   expect(prune.output.startsWith(`${ERASE}prune: 0 entries, 0/s`)).toBe(true)
   expect(prune.output).toMatch(finalLine('prune', true))
-  expect(prune.output.split(ERASE).at(-1)).toBe('pruned 0 expired entries, 0 stale temp files\r\n')
+  expect(prune.output.split(ERASE).at(-1)).toBe(
+    'pruned 0 expired entries, 0 stale temp files, 0 quarantined files\r\n',
+  )
   const encrypt = await onTerminal(`CLI encrypt ${quote(dir)}`)
   expect(encrypt.output).toMatch(finalLine('encrypt', true))
   expect(encrypt.output.split(ERASE).at(-1)).toBe(`encrypted ${ENTRIES} entries\r\n`)
@@ -106,12 +111,12 @@ test('migrate shows its progress', async () => {
 test('nothing extra with --json, for export to the terminal, or when stderr is not a terminal', async () => {
   if (SKIP) return
   expect((await onTerminal(`CLI prune ${quote(dir)} --json`)).output).toBe(
-    '{"expired":0,"tempFiles":0}\r\n',
+    '{"expired":0,"tempFiles":0,"quarantined":0}\r\n',
   )
   // Its lines go to the terminal: a progress line would be written into them.
   const exported = await onTerminal(`CLI export ${quote(dir)}`)
   expect(exported.output).not.toContain(ERASE)
   expect(exported.output.trim().split('\r\n')).toHaveLength(ENTRIES)
   const piped = await onTerminal(`CLI prune ${quote(dir)} 2>&1 | cat`)
-  expect(piped.output).toBe('pruned 0 expired entries, 0 stale temp files\r\n')
+  expect(piped.output).toBe('pruned 0 expired entries, 0 stale temp files, 0 quarantined files\r\n')
 })

@@ -142,6 +142,9 @@ const SHELLS: Record<string, Shell> = {
     stdout: /^pruned 1 expired entry, 0 stale temp files, 0 quarantined files\n$/,
   },
   'packages/fastify-adapter/README.md › Moving to Redis › sh 2': { run: 'redis' },
+  'packages/core/README.md › GlusterFS (tested) › sh 1': {
+    run: { notRun: 'it mounts a GlusterFS volume as root; gluster.test.ts runs the recipe' },
+  },
   'packages/fastify-adapter/README.md › Migrating from @itrocks/fastify-file-session-store › sh 1':
     { run: 'script', stdout: /^migrated 1, superseded 0, expired 0, moved aside 0\n$/ },
 }

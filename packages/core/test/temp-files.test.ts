@@ -50,7 +50,9 @@ test("prune in another pid namespace leaves the temp file of a live writer; in i
   fs.writeFileSync(live, '{')
   await waitUntilOlderThan([live], 1000)
   // This pid does not exist over there: the name says the pid is of another namespace.
-  expect(await pruneElsewhere()).toBe('pruned 0 expired entries, 0 stale temp files\n')
+  expect(await pruneElsewhere()).toBe(
+    'pruned 0 expired entries, 0 stale temp files, 0 quarantined files\n',
+  )
   expect(fs.existsSync(live)).toBe(true)
   // In this namespace, a temp file of a writer that is gone (no pid is that high) is removed.
   const dead = path.join(
@@ -60,6 +62,6 @@ test("prune in another pid namespace leaves the temp file of a live writer; in i
   fs.writeFileSync(dead, '{')
   await waitUntilOlderThan([dead], 1000)
   const { stdout } = await promisify(execFile)(process.execPath, [cli, 'prune', dir])
-  expect(stdout).toBe('pruned 0 expired entries, 1 stale temp file\n')
+  expect(stdout).toBe('pruned 0 expired entries, 1 stale temp file, 0 quarantined files\n')
   expect(fs.readdirSync(dir)).toEqual([path.basename(live)])
 })

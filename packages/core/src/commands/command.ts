@@ -38,7 +38,13 @@ export interface Command {
    * is read-only unless this says `true`: nothing else can remove, move or write a file.
    */
   writes?(values: Values): boolean
-  run(repository: JsonFileRepository, args: string[], values: Values): Promise<void>
+  /** `encryption`: the option `repository` was opened with, for another repository of the command. */
+  run(
+    repository: JsonFileRepository,
+    args: string[],
+    values: Values,
+    encryption: EncryptionOptions | undefined,
+  ): Promise<void>
 }
 
 /** A message in the program's one style: `json-file-repository: lower case, no final period`. */

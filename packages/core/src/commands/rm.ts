@@ -1,6 +1,5 @@
 import { isDeepStrictEqual } from 'node:util'
 import { type Command, count, openRepository, print, showKey, UsageError } from './command'
-import { encryptionFor } from './encryption-keys'
 
 export const rm: Command = {
   usage: 'rm <dir> (<key>... | --where <path>=<value>... [--dry-run])',
@@ -13,7 +12,7 @@ Servers see the removal on their next request. Put -- before keys that start wit
   options: { where: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' } },
   args: [0, Number.POSITIVE_INFINITY],
   writes: (values) => values['dry-run'] !== true,
-  async run(repository, keys, values) {
+  async run(repository, keys, values, encryption) {
     const where = (values.where as string[] | undefined) ?? []
     if ((keys.length === 0) === (where.length === 0)) {
       throw new UsageError('give either keys or --where <path>=<value>')
@@ -30,16 +29,14 @@ Servers see the removal on their next request. Put -- before keys that start wit
       for (const key of keys) if (!dryRun || (await repository.has(key))) await remove(key)
     } else {
       const conditions = where.map(parseCondition)
-      // Walked read-only, so that only the matches are removed: not the expired files met. With
-      // the same keys, read again from where the command line found them.
-      const keys = dryRun ? undefined : await encryptionFor(rm, repository.directory, values, false)
+      // Walked read-only, so that only the matches are removed: not the expired files met.
       const reader = dryRun
         ? repository
         : openRepository(
             repository.directory,
             false,
             undefined,
-            keys,
+            encryption,
             values['allow-shared-directory'] === true,
           )
       try {
