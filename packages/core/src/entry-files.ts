@@ -124,17 +124,13 @@ export class EntryFiles {
   ): Promise<RepositoryEntry<T> | undefined> {
     const [current] = this.#options.forms
     for (const form of this.#readOrder) {
-      const name = form === current ? file : form.name(key)
-      const found = name === undefined ? null : await this.#load<T>(key, this.#fileOf(name), form)
+      const name = form.name(key)
+      const each = form === current ? file : name === undefined ? undefined : this.file(name)
+      const found = each === undefined ? null : await this.#load<T>(key, each, form)
       if (found !== null) return found
       if (form === current) this.#cache.delete(key)
     }
     return missing?.()
-  }
-
-  /** `name` as a path in the directory, or `file`, already one, as it is. */
-  #fileOf(nameOrFile: string): string {
-    return nameOrFile.startsWith(this.#prefix) ? nameOrFile : this.file(nameOrFile)
   }
 
   /** Like `load` for the file of `key` in `form`; `null` when it is missing. */
@@ -220,7 +216,7 @@ export class EntryFiles {
   ): Promise<string | undefined> {
     const form = formOfName(this.#options.forms, name)
     if (form === undefined) {
-      // Encrypted, and no key is configured: as unseen as a file sealed by another key.
+      // Encrypted with no key configured, or plain while encrypted: neither is read.
       if (isSealedName(name)) skipped?.('foreign')
       else if (fileNameToKey(name) !== undefined) skipped?.('plain')
       return undefined
