@@ -8,9 +8,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { FileStore as LegacyFileStore } from '@itrocks/fastify-file-session-store'
+import { waitFor } from '@json-file-repository/test-helpers'
 import type { FastifyInstance, Session } from 'fastify'
 import { FileStore } from 'fastify-file-session-store'
-import { waitFor } from '../../core/test/helpers'
 import { Browser, buildApp, call, gate, temporaryDirectory } from './app'
 
 const root = path.resolve(__dirname, '../../..')
