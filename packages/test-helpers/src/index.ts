@@ -5,6 +5,17 @@
 export { listNames, makeTempDirectory, removeDirectory } from './files'
 export { HttpBrowser, startServer, stopper } from './http'
 export { type LogRecord, memoryLogger } from './logger'
+export {
+  describePublished,
+  importsOf,
+  PACKING_TIMEOUT,
+  type Packed,
+  packed,
+  run,
+  sourceManifest,
+  typeCheck,
+  typeErrors,
+} from './packing'
 export { freePort, type RedisServer, startRedis } from './redis-server'
 export {
   describeSessionFiles,
