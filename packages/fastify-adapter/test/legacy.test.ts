@@ -14,7 +14,11 @@ import { FileStore } from 'fastify-file-session-store'
 import { Browser, buildApp, call, gate, temporaryDirectory } from './app'
 
 const root = path.resolve(__dirname, '../../..')
-const cli = path.join(root, 'packages/core/dist/cli.js')
+/** The core's command line, the `json-file-repository` bin of the adapter's dependency. */
+const cli = path.join(
+  path.dirname(require.resolve('json-file-repository/package.json')),
+  'dist/cli.js',
+)
 const TTL = 86_400_000
 const MAX_AGE = { cookie: { secure: false, maxAge: 3_600_000 } }
 
