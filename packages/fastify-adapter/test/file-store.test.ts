@@ -22,11 +22,7 @@ const ID = 'Kx3vQ9_mZ2-aB7cD1eF4gH6iJ8kL0nOp' // shaped like @fastify/session's 
 let directory: string
 let store: FileStore
 let app: FastifyInstance | undefined
-const warnings: string[] = []
-const logger = {
-  warn: (_: object, message?: string) => warnings.push(message ?? ''),
-  error: () => {},
-}
+const logger = { warn: () => {}, error: () => {} }
 
 function open(options: Omit<FileStoreOptions, 'directory'> = {}) {
   store = new FileStore({ directory, logger, fsync: false, ...options })
@@ -45,7 +41,6 @@ const getSession = (id: string) => call<Session | null>((done) => store.get(id, 
 
 beforeEach(() => {
   directory = temporaryDirectory('file-store')
-  warnings.length = 0
 })
 afterEach(async () => {
   jest.useRealTimers()

@@ -34,6 +34,9 @@ export interface Packed {
   root: string
   /** Every file in it, relative to `package/`. */
   files: string[]
+  /** Its `package.json`, as published. */
+  // biome-ignore lint/suspicious/noExplicitAny: a manifest as the tests read it, field by field
+  manifest: Record<string, any>
 }
 
 /** The environment without the npm_* variables a `pnpm test` run sets, which npm would read. */
@@ -88,7 +91,8 @@ function pack(name: PackageName, directory: string): Packed {
   const tarballPath = path.join(destination, tarball as string)
   run('tar', ['-xzf', tarballPath], destination)
   const root = path.join(destination, 'package')
-  return { name, tarball: tarballPath, root, files: listFiles(root) }
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
+  return { name, tarball: tarballPath, root, files: listFiles(root), manifest }
 }
 
 /**
