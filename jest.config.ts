@@ -21,6 +21,7 @@ const config: Config = {
     '^json-file-repository$': '<rootDir>/packages/core/src/index.ts',
     '^fastify-file-session-store$': '<rootDir>/packages/fastify-adapter/src/index.ts',
     '^express-file-session-store$': '<rootDir>/packages/express-adapter/src/index.ts',
+    '^@json-file-repository/test-helpers$': '<rootDir>/packages/test-helpers/src/index.ts',
   },
   // The command line is tested end to end through its built binary, in child processes.
   collectCoverageFrom: [

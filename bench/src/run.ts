@@ -20,11 +20,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { type RedisServer, startRedis } from '@json-file-repository/test-helpers'
 import { sqliteLoads } from './build-sqlite'
 import { runJob } from './child'
 import { httpCases } from './http'
 import type { PruneJob, PruneRun } from './prune-child'
-import { type RedisServer, startRedis } from './redis-server'
 import {
   type BenchResults,
   computeTargets,

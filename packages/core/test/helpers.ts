@@ -1,42 +1,31 @@
 /**
- * Shared by the core tests: temp directories, a logger that remembers what it was told, and the
- * path of the built package that child processes load.
+ * Shared by the core tests: the path of the built package that child processes load, its copy
+ * for another user, mounts and snapshots of a directory. What every package's tests share (temp
+ * directories, a logger that remembers what it was told, waits, a faked clock) comes from
+ * `@json-file-repository/test-helpers`, and is passed on from here.
  */
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import type { Logger } from 'json-file-repository'
+import { listNames, waitFor } from '@json-file-repository/test-helpers'
+
+export {
+  call,
+  fakeClock,
+  type LogRecord,
+  listNames,
+  makeTempDirectory,
+  memoryLogger,
+  NOT_THE_CLOCK,
+  removeDirectory,
+  sleep,
+  thrown,
+  waitFor,
+} from '@json-file-repository/test-helpers'
 
 export const packageDirectory = path.resolve(__dirname, '..')
 export const fixturesDirectory = path.join(__dirname, 'fixtures')
-
-/** A fresh directory under the system temp directory. */
-export function makeTempDirectory(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `jfr-${prefix}-`))
-}
-
-export function removeDirectory(directory: string): void {
-  fs.rmSync(directory, { recursive: true, force: true })
-}
-
-export interface LogRecord {
-  level: 'warn' | 'error' | 'debug'
-  object: object
-  message: string | undefined
-}
-
-/** A logger that keeps every record, so that tests can check what was reported. */
-export function memoryLogger(): Logger & { records: LogRecord[] } {
-  const records: LogRecord[] = []
-  return {
-    records,
-    warn: (object, message) => records.push({ level: 'warn', object, message }),
-    error: (object, message) => records.push({ level: 'error', object, message }),
-    debug: (object, message) => records.push({ level: 'debug', object, message }),
-  }
-}
 
 /**
  * The built package (`dist`), which child processes `require`. Fails loudly when it is missing
@@ -94,11 +83,6 @@ export function readableCopy(directory: string): string {
   return copy
 }
 
-/** The names in a directory, sorted; none when it does not exist. */
-export function listNames(directory: string): string[] {
-  return fs.existsSync(directory) ? fs.readdirSync(directory).sort() : []
-}
-
 /** The permission bits of a path. */
 export function modeOf(file: string): number {
   return fs.statSync(file).mode & 0o777
@@ -122,55 +106,6 @@ export function unmount(directory: string): void {
     // Not mounted (the test was skipped) or already unmounted.
   }
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/**
- * Polls `condition` every 10 ms until it holds or `timeout` ms have passed; resolves to its last
- * result. The deadline is only reached when something is wrong, so it is generous: a loaded
- * machine must never reach it. It runs on the monotonic clock, which `fakeClock` leaves alone.
- */
-export async function waitFor(condition: () => boolean, timeout = 30_000): Promise<boolean> {
-  const deadline = performance.now() + timeout
-  while (!condition()) {
-    if (performance.now() > deadline) return false
-    await sleep(10)
-  }
-  return true
-}
-
-/**
- * Fakes the clock (`Date`) and nothing else: timers, ticks and I/O run for real. The clock stands
- * still until the test moves it, so an expiry passes exactly when the test says, never before
- * however slow the machine. Undo with `jest.useRealTimers()`.
- */
-export function fakeClock(): { set(time: number): void; advance(ms: number): void } {
-  jest.useFakeTimers({ doNotFake: NOT_THE_CLOCK, now: Date.now() })
-  return {
-    set: (time) => jest.setSystemTime(time),
-    advance: (ms) => jest.setSystemTime(Date.now() + ms),
-  }
-}
-
-type FakeTimersConfig = Extract<Parameters<typeof jest.useFakeTimers>[0], { doNotFake?: unknown }>
-
-/** Every API jest's fake timers can fake, but `Date`. */
-export const NOT_THE_CLOCK: NonNullable<FakeTimersConfig['doNotFake']> = [
-  'hrtime',
-  'nextTick',
-  'performance',
-  'queueMicrotask',
-  'requestAnimationFrame',
-  'cancelAnimationFrame',
-  'requestIdleCallback',
-  'cancelIdleCallback',
-  'setImmediate',
-  'clearImmediate',
-  'setInterval',
-  'clearInterval',
-  'setTimeout',
-  'clearTimeout',
-]
 
 /**
  * Waits until every one of `files` has a change time more than `ms` ago, as `prune()` judges the
@@ -198,21 +133,4 @@ export function directorySnapshot(directory: string): Record<string, object> {
   const snapshot: Record<string, object> = { '.': describe(directory) }
   for (const name of listNames(directory)) snapshot[name] = describe(path.join(directory, name))
   return snapshot
-}
-
-/** The error `create` throws (and a failure when it throws nothing). */
-export function thrown(create: () => unknown): Error {
-  try {
-    create()
-  } catch (error) {
-    return error as Error
-  }
-  throw new Error('nothing was thrown')
-}
-
-/** The value a node-style `method` calls back with, as a promise. */
-export function call<T>(method: (callback: (error: unknown, value?: T) => void) => void) {
-  return new Promise<T | undefined>((resolve, reject) => {
-    method((error, value) => (error ? reject(error) : resolve(value)))
-  })
 }

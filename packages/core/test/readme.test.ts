@@ -20,7 +20,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import { startRedis } from '../../../bench/src/redis-server'
+import { startRedis } from '@json-file-repository/test-helpers'
 import { JsonFileRepository } from '../src'
 import { expiryToMtime } from '../src/expiry'
 import { makeTempDirectory, removeDirectory } from './helpers'

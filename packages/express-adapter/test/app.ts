@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import type { Answer, SessionFramework } from '@json-file-repository/test-helpers'
 import express from 'express'
 import session, { type SessionOptions, type Store } from 'express-session'
 
@@ -82,14 +83,6 @@ export async function startApp(
   }
 }
 
-/** What a response said, with the session cookie it set, if any. */
-export interface Answer {
-  status: number
-  body: Record<string, unknown>
-  /** The `Set-Cookie` of the session cookie, whole (with its attributes). */
-  setCookie: string | undefined
-}
-
 /** A real HTTP client that keeps the session cookie, like a browser. */
 export class Browser {
   cookie: string | undefined
@@ -107,18 +100,26 @@ export class Browser {
   }
 }
 
-/** The `Expires` of a `Set-Cookie`, in ms since the epoch; `undefined` for none. */
-export function expiresOf(setCookie: string | undefined): number | undefined {
-  const expires = /;\s*Expires=([^;]+)/i.exec(setCookie ?? '')?.[1]
-  return expires === undefined ? undefined : new Date(expires).getTime()
+/** The session contract's apps (see `describeSessionStore`): {@link startApp}'s, over HTTP. */
+export const expressSessions: SessionFramework<Store> = {
+  name: 'express-session',
+  async start(store, { saveUninitialized, rolling, maxAge }) {
+    const app = await startApp(store, {
+      ...(saveUninitialized === undefined ? {} : { saveUninitialized }),
+      ...(rolling === undefined ? {} : { rolling }),
+      ...(maxAge === undefined ? {} : { cookie: { maxAge } }),
+    })
+    return { visitor: () => new Browser(app.url), close: () => app.close() }
+  },
 }
 
 export {
   call,
+  expiresOf,
   fakeClock,
   makeTempDirectory,
   removeDirectory,
   sleep,
+  stopper,
   waitFor,
-} from '../../core/test/helpers'
-export { stopper } from '../../fastify-adapter/test/http'
+} from '@json-file-repository/test-helpers'

@@ -1,11 +1,21 @@
-import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { FileStore, fingerprint, JsonFileRepositoryError } from 'express-file-session-store'
+import {
+  describeSessionFiles,
+  describeThrowingCallback,
+  memoryLogger,
+  promisedStore,
+  STAMPED_FROM,
+} from '@json-file-repository/test-helpers'
+import {
+  FileStore,
+  type FileStoreOptions,
+  fingerprint,
+  JsonFileRepositoryError,
+} from 'express-file-session-store'
 import session, { Store } from 'express-session'
 import { SessionFiles } from 'json-file-repository'
 import sessionFileStore from 'session-file-store'
-import { memoryLogger } from '../../core/test/helpers'
 import {
   Browser,
   call,
@@ -17,8 +27,6 @@ import {
   waitFor,
 } from './app'
 
-/** 2200-01-01: a file's mtime from then on holds an expiry (see the core's expiry.ts). */
-const STAMPED_FROM = 7_258_118_400_000
 const ID = 'AbCdEfGhIjKlMnOpQrStUvWxYz012345'
 const SessionFileStore = sessionFileStore(session)
 
@@ -171,22 +179,7 @@ describe('express-session', () => {
     expect(JSON.stringify(record)).not.toContain(ID)
   })
 
-  test('a callback that throws is an uncaught exception, as with MemoryStore, and is called once', () => {
-    // In a process of its own, as in an app: a throw inside a promise chain would instead be an
-    // unhandled rejection, which MemoryStore never gives.
-    const script = `
-      const { FileStore } = require(${JSON.stringify(path.join(__dirname, '../dist'))})
-      const store = new FileStore(${JSON.stringify(directory)})
-      let calls = 0
-      const seen = []
-      process.on('unhandledRejection', (error) => seen.push('unhandledRejection: ' + error.message))
-      process.on('uncaughtException', (error) => seen.push('uncaughtException: ' + error.message))
-      store.set('some-id', { cookie: {} }, () => { calls++; throw new Error('boom') })
-      // Once nothing is left to run: the callback cannot be called again after.
-      process.on('exit', () => require('node:fs').writeSync(1, JSON.stringify({ calls, seen })))`
-    const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
-    expect(JSON.parse(output)).toEqual({ calls: 1, seen: ['uncaughtException: boom'] })
-  })
+  describeThrowingCallback(path.join(__dirname, '../dist'), () => directory)
 
   test("session-file-store's options are refused, with ours suggested", () => {
     expect(() => fileStore({ reapInterval: 60 })).toThrow(
@@ -272,3 +265,9 @@ describe('the files session-file-store left', () => {
     expect(mtimeOf(file)).toBeLessThan(STAMPED_FROM)
   })
 })
+
+describeSessionFiles(
+  'FileStore',
+  (options) => promisedStore(new FileStore(options as FileStoreOptions)),
+  JsonFileRepositoryError,
+)

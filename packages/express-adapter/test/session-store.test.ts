@@ -1,12 +1,16 @@
+import { describeSessionStore } from '@json-file-repository/test-helpers'
 import { FileStore, type FileStoreOptions } from 'express-file-session-store'
-import { MemoryStore } from 'express-session'
-import { makeTempDirectory, removeDirectory } from './app'
-import { describeExpressSessionStore } from './session-store.contract'
+import { MemoryStore, type Store } from 'express-session'
+import { call, expressSessions, makeTempDirectory, removeDirectory } from './app'
 
-describeExpressSessionStore('MemoryStore (the oracle)', () => ({
-  store: new MemoryStore(),
-  close: async () => {},
-}))
+/** How many sessions an express-session store holds (MemoryStore and FileStore have `length`). */
+const stored = (store: Store) => async () =>
+  (await call<number>((done) => store.length?.(done))) as number
+
+describeSessionStore(expressSessions, 'MemoryStore (the oracle)', () => {
+  const store = new MemoryStore()
+  return { store, stored: stored(store), close: async () => {} }
+})
 
 const configurations: [string, Omit<FileStoreOptions, 'directory'>][] = [
   ['FileStore with its defaults', {}],
@@ -15,11 +19,12 @@ const configurations: [string, Omit<FileStoreOptions, 'directory'>][] = [
 ]
 
 for (const [name, options] of configurations) {
-  describeExpressSessionStore(name, () => {
+  describeSessionStore(expressSessions, name, () => {
     const directory = makeTempDirectory('express-store')
     const store = new FileStore({ directory, ...options })
     return {
       store,
+      stored: stored(store),
       close: async () => {
         await store.close()
         removeDirectory(directory)

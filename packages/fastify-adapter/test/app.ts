@@ -1,8 +1,6 @@
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession, { type FastifySessionOptions, type SessionStore } from '@fastify/session'
+import type { Answer, SessionFramework, Visitor } from '@json-file-repository/test-helpers'
 import Fastify, {
   type FastifyHttpOptions,
   type FastifyInstance,
@@ -121,9 +119,45 @@ export class Browser {
   }
 }
 
-export function temporaryDirectory(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`))
+/** The session contract's visitor (see `describeSessionStore`) on a {@link Browser}. */
+class InjectVisitor implements Visitor {
+  readonly #browser: Browser
+  constructor(app: FastifyInstance) {
+    this.#browser = new Browser(app)
+  }
+  get cookie() {
+    return this.#browser.cookie
+  }
+  set cookie(cookie: string | undefined) {
+    this.#browser.cookie = cookie
+  }
+
+  async get(url: string): Promise<Answer> {
+    const response = await this.#browser.get(url)
+    const headers = [response.headers['set-cookie'] ?? []].flat()
+    const setCookie = headers.find((header) => header.startsWith('sessionId='))
+    return { status: response.statusCode, body: response.json(), setCookie }
+  }
 }
 
-// The waits, the faked clock and the callback bridge of the core's tests, shared.
-export { call, fakeClock, sleep, waitFor } from '../../core/test/helpers'
+/** The session contract's apps: {@link buildApp}'s, through `app.inject`. */
+export const fastifySessions: SessionFramework<SessionStore> = {
+  name: '@fastify/session',
+  async start(store, { saveUninitialized, rolling, maxAge }) {
+    const app = await buildApp(store, {
+      ...(saveUninitialized === undefined ? {} : { saveUninitialized }),
+      ...(rolling === undefined ? {} : { rolling }),
+      ...(maxAge === undefined ? {} : { cookie: { secure: false, maxAge } }),
+    })
+    return { visitor: () => new InjectVisitor(app), close: () => app.close() }
+  },
+}
+
+// The temp directories, waits, faked clock and callback bridge every package's tests share.
+export {
+  call,
+  fakeClock,
+  makeTempDirectory as temporaryDirectory,
+  sleep,
+  waitFor,
+} from '@json-file-repository/test-helpers'

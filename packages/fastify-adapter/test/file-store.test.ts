@@ -1,14 +1,17 @@
-import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
+import {
+  describeSessionFiles,
+  describeThrowingCallback,
+  promisedStore,
+} from '@json-file-repository/test-helpers'
 import type { FastifyInstance, Session } from 'fastify'
 import {
   FileStore,
   type FileStoreOptions,
   JsonFileRepositoryError,
 } from 'fastify-file-session-store'
-import { thrown } from '../../core/test/helpers'
-import { Browser, buildApp, call, fakeClock, sleep, temporaryDirectory, waitFor } from './app'
+import { Browser, buildApp, call, sleep, temporaryDirectory } from './app'
 import { HttpBrowser, startServer } from './http'
 
 // Servers in child processes: sized for a loaded machine.
@@ -19,11 +22,7 @@ const ID = 'Kx3vQ9_mZ2-aB7cD1eF4gH6iJ8kL0nOp' // shaped like @fastify/session's 
 let directory: string
 let store: FileStore
 let app: FastifyInstance | undefined
-const warnings: string[] = []
-const logger = {
-  warn: (_: object, message?: string) => warnings.push(message ?? ''),
-  error: () => {},
-}
+const logger = { warn: () => {}, error: () => {} }
 
 function open(options: Omit<FileStoreOptions, 'directory'> = {}) {
   store = new FileStore({ directory, logger, fsync: false, ...options })
@@ -42,7 +41,6 @@ const getSession = (id: string) => call<Session | null>((done) => store.get(id, 
 
 beforeEach(() => {
   directory = temporaryDirectory('file-store')
-  warnings.length = 0
 })
 afterEach(async () => {
   jest.useRealTimers()
@@ -68,13 +66,6 @@ describe('drop-in for @itrocks/fastify-file-session-store', () => {
     await setSession(ID, session())
     expect(fs.statSync(nested).mode & 0o777).toBe(0o700)
     expect(fs.statSync(store.sessionFile(ID)).mode & 0o777).toBe(0o600)
-  })
-
-  test('invalid options throw a TypeError naming the option', () => {
-    expect(() => new FileStore({ directory, ttl: -1 })).toThrow(/`ttl`/)
-    expect(() => new FileStore({ directory, touchAfter: Number.NaN })).toThrow(/`touchAfter`/)
-    expect(() => new FileStore({ directory, pruneInterval: -5 })).toThrow(/`pruneInterval`/)
-    expect(() => new FileStore({ directory: '' })).toThrow(/`directory`/)
   })
 })
 
@@ -108,22 +99,7 @@ describe('callbacks', () => {
     ])
   })
 
-  test('a callback that throws is an uncaught exception, as with MemoryStore, and is called once', () => {
-    // In a process of its own, as in an app: a throw inside a promise chain would instead be an
-    // unhandled rejection, which MemoryStore never gives.
-    const script = `
-      const { FileStore } = require(${JSON.stringify(path.join(__dirname, '../dist'))})
-      const store = new FileStore(${JSON.stringify(directory)})
-      let calls = 0
-      const seen = []
-      process.on('unhandledRejection', (error) => seen.push('unhandledRejection: ' + error.message))
-      process.on('uncaughtException', (error) => seen.push('uncaughtException: ' + error.message))
-      store.get('some-id', () => { calls++; throw new Error('boom') })
-      // Once nothing is left to run: the callback cannot be called again after.
-      process.on('exit', () => require('node:fs').writeSync(1, JSON.stringify({ calls, seen })))`
-    const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
-    expect(JSON.parse(output)).toEqual({ calls: 1, seen: ['uncaughtException: boom'] })
-  })
+  describeThrowingCallback(path.join(__dirname, '../dist'), () => directory)
 })
 
 describe('lazy writes', () => {
@@ -177,97 +153,7 @@ describe('lazy writes', () => {
 
 // Time passes on a faked clock (Date only): an expiry passes when the test moves the clock, never
 // before, however slow the machine.
-describe('expiry', () => {
-  test('an expired session is never returned and its file is removed', async () => {
-    const clock = fakeClock()
-    open()
-    const expires = Date.now() + 100
-    await setSession(ID, session({ a: 1 }, { originalMaxAge: 100, expires: new Date(expires) }))
-    expect(await getSession(ID)).toMatchObject({ a: 1 })
-    clock.set(expires - 1)
-    expect(await getSession(ID)).toMatchObject({ a: 1 })
-    clock.set(expires)
-    expect(await getSession(ID)).toBeNull()
-    expect(fs.existsSync(store.sessionFile(ID))).toBe(false)
-  })
-
-  test('a session whose cookie has no expiry lives for ttl', async () => {
-    const clock = fakeClock()
-    open({ ttl: 100 })
-    const savedAt = Date.now()
-    await setSession(ID, session({ a: 1 }))
-    expect(await getSession(ID)).toMatchObject({ a: 1, cookie: { expires: null } })
-    expect((await store.repository.getEntry(ID))?.expiresAt).toBe(savedAt + 100)
-    clock.set(savedAt + 99)
-    expect(await getSession(ID)).toMatchObject({ a: 1, cookie: { expires: null } })
-    clock.set(savedAt + 100)
-    expect(await getSession(ID)).toBeNull()
-  })
-
-  test('abandoned sessions are removed by the prune timer without anyone asking', async () => {
-    const clock = fakeClock()
-    open({ pruneInterval: 50 })
-    await setSession(ID, session({}, { originalMaxAge: 30, expires: new Date(Date.now() + 30) }))
-    await setSession(
-      'kept',
-      session({}, { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000) }),
-    )
-    clock.advance(30)
-    // The timer is real: wait for what it does.
-    expect(await waitFor(() => !fs.existsSync(store.sessionFile(ID)))).toBe(true)
-    expect(fs.readdirSync(directory).sort()).toEqual(['kept.json'])
-  })
-
-  test('prune() resolves to the number of expired sessions removed', async () => {
-    const clock = fakeClock()
-    open()
-    for (const id of ['a', 'b', 'c']) {
-      await setSession(id, session({}, { originalMaxAge: 20, expires: new Date(Date.now() + 20) }))
-    }
-    await setSession('d', session())
-    clock.advance(20)
-    expect(await store.prune()).toBe(3)
-    expect(fs.readdirSync(directory)).toEqual(['d.json'])
-  })
-})
-
 describe('hostile ids, files and values', () => {
-  test('get of an id no file can have is a miss; set of it is a clear error', async () => {
-    open()
-    expect(await getSession('')).toBeNull()
-    expect(await getSession('x'.repeat(10_000))).toBeNull()
-    await expect(setSession('', session())).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' })
-    await expect(call<void>((done) => store.destroy('', done))).resolves.toBeUndefined()
-  })
-
-  test('ids with path characters stay inside the directory', async () => {
-    open()
-    for (const id of ['../escape', '/etc/passwd', 'a/b', '..', '.', 'a\\b', 'nul\0byte']) {
-      await setSession(id, session({ id }))
-      expect(await getSession(id)).toMatchObject({ id })
-      expect(path.dirname(store.sessionFile(id))).toBe(directory)
-    }
-    expect(fs.readdirSync(path.dirname(directory)).filter((name) => name === 'escape')).toEqual([])
-    expect(fs.readdirSync(directory)).toHaveLength(7)
-  })
-
-  test('a corrupt file is a logged miss', async () => {
-    open()
-    fs.writeFileSync(path.join(directory, `${ID}.json`), '{"cookie": {"path": "/"')
-    expect(await getSession(ID)).toBeNull()
-    expect(warnings.join('\n')).toMatch(/invalid JSON/)
-  })
-
-  test.each([['[1,2]'], ['42'], ['"text"'], ['null']])(
-    'JSON that is not a session (%s) is a logged miss',
-    async (json) => {
-      open()
-      fs.writeFileSync(path.join(directory, `${ID}.json`), json)
-      expect(await getSession(ID)).toBeNull()
-      expect(warnings.join('\n')).toMatch(/no session object/)
-    },
-  )
-
   test('own __proto__, constructor and prototype keys are dropped and pollute nothing', async () => {
     open()
     app = await buildApp(store)
@@ -285,19 +171,6 @@ describe('hostile ids, files and values', () => {
     const got = (await getSession(cookieId(browser))) as unknown as Record<string, unknown>
     expect(Object.keys(got).sort()).toEqual(['cookie', 'user'])
     expect(Object.getPrototypeOf(got)).toBe(Object.prototype)
-  })
-
-  test('a session JSON cannot hold is an error through the callback, and nothing is written', async () => {
-    open()
-    const circular = session({ a: 1 }) as unknown as Record<string, unknown>
-    circular.self = circular
-    await expect(setSession(ID, circular as unknown as Session)).rejects.toMatchObject({
-      code: 'ERR_INVALID_VALUE',
-    })
-    await expect(setSession(ID, session({ big: 1n }))).rejects.toBeInstanceOf(
-      JsonFileRepositoryError,
-    )
-    expect(fs.readdirSync(directory)).toEqual([])
   })
 
   test('a session that is not an object is an error through the callback, never a throw', async () => {
@@ -427,91 +300,8 @@ function cookieId(browser: Browser): string {
   return decodeURIComponent(browser.cookie as string).split('.')[0] as string
 }
 
-describe('messages for misuse', () => {
-  const untyped = (options: object) => options as FileStoreOptions
-
-  test.each([
-    ['pruneIntervall', 'pruneInterval'],
-    ['fsynch', 'fsync'],
-    ['tll', 'ttl'],
-    ['touchafter', 'touchAfter'],
-    ['directroy', 'directory'],
-  ])('an unknown option `%s` is a TypeError that suggests `%s`', (name, suggestion) => {
-    const error = thrown(() => new FileStore(untyped({ directory, [name]: 1 })))
-    expect(error).toBeInstanceOf(TypeError)
-    expect(error.message).toBe(`Unknown option \`${name}\`: did you mean \`${suggestion}\`?`)
-  })
-
-  test('an option of connect-redis close to none lists the options', () => {
-    const error = thrown(() => new FileStore(untyped({ directory, client: {} })))
-    expect(error).toBeInstanceOf(TypeError)
-    expect(error.message).toMatch(/^Unknown option `client`; the options are `directory`, `ttl`, /)
-  })
-
-  test("new FileStore('') shows the empty string", () => {
-    const error = thrown(() => new FileStore(''))
-    expect(error).toBeInstanceOf(TypeError)
-    expect(error.message).toBe("`directory` must be a non-empty string, got ''")
-  })
-
-  test('options that are neither a directory nor an object show what they are', () => {
-    expect(thrown(() => new FileStore(42 as unknown as string)).message).toBe(
-      '`options` must be a directory or an object with a `directory`, got 42',
-    )
-    expect(thrown(() => new FileStore({} as FileStoreOptions)).message).toBe(
-      '`directory` must be a non-empty string, got undefined',
-    )
-  })
-
-  test('a logger without methods shows the object', () => {
-    const error = thrown(() => new FileStore({ directory, logger: {} as never }))
-    expect(error).toBeInstanceOf(TypeError)
-    expect(error.message).toBe('`logger` must be an object with warn() and error() methods, got {}')
-  })
-
-  test('a ttl that is not a number shows it quoted', () => {
-    expect(thrown(() => new FileStore(untyped({ directory, ttl: '3600' }))).message).toBe(
-      "`ttl` must be a positive number of milliseconds, got '3600'",
-    )
-  })
-
-  test('a file where the directory should be says so, as ERR_IO', () => {
-    const file = path.join(directory, 'sessions')
-    fs.writeFileSync(file, '')
-    const error = thrown(() => new FileStore(file))
-    expect(error).toBeInstanceOf(JsonFileRepositoryError)
-    expect(error).toMatchObject({ code: 'ERR_IO', cause: { code: 'ENOTDIR' } })
-    expect(error.message).toBe(`${file} is a file, not a directory`)
-  })
-})
-
-describe('a ttl in seconds by mistake', () => {
-  test('a ttl under a minute is reported once through the logger', () => {
-    open({ ttl: 3600 })
-    expect(warnings).toEqual([
-      '`ttl` is 3600 ms (3.6 s): FileStore durations are milliseconds, not seconds (for 3600 seconds, write `ttl: 3600000`)',
-    ])
-  })
-
-  test('a ttl of a minute or more, or none, is not reported', async () => {
-    open({ ttl: 60_000 })
-    await store.close()
-    open()
-    expect(warnings).toEqual([])
-  })
-
-  test('without a logger, it is a process warning', () => {
-    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => {})
-    try {
-      store = new FileStore({ directory, ttl: 30 })
-      expect(emitWarning.mock.calls).toEqual([
-        [
-          expect.stringMatching(/^`ttl` is 30 ms \(0\.03 s\): FileStore durations are/),
-          'FileStore',
-        ],
-      ])
-    } finally {
-      emitWarning.mockRestore()
-    }
-  })
-})
+describeSessionFiles(
+  'FileStore',
+  (options) => promisedStore(new FileStore(options as FileStoreOptions)),
+  JsonFileRepositoryError,
+)

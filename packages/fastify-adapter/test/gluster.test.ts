@@ -11,11 +11,10 @@ import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { expiryToMtime, waitFor } from '@json-file-repository/test-helpers'
 import { FileStore } from 'fastify-file-session-store'
 import { JsonFileRepository } from 'json-file-repository'
-import { expiryToMtime } from '../../core/src/expiry'
 import { networkFilesystem, RECIPE_URL } from '../../core/src/filesystem'
-import { waitFor } from '../../core/test/helpers'
 import { type GlusterVolume, makeVolume, Unavailable, unavailable } from './gluster'
 import { HttpBrowser, startServer } from './http'
 
@@ -23,7 +22,11 @@ const SECRET = 'a secret with at least thirty-two characters'
 const EXPRESS_SERVER = path.join(__dirname, '../../express-adapter/test/fixtures/server.js')
 /** Rounds of the logout race per variant: about 0.15 s each on this volume. */
 const ROUNDS = 50
-const CLI = path.join(__dirname, '../../core/dist/cli.js')
+/** The core's command line, the `json-file-repository` bin of the adapter's dependency. */
+const CLI = path.join(
+  path.dirname(require.resolve('json-file-repository/package.json')),
+  'dist/cli.js',
+)
 
 let volume: GlusterVolume | undefined
 let skipped: string | undefined

@@ -8,13 +8,17 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { FileStore as LegacyFileStore } from '@itrocks/fastify-file-session-store'
+import { waitFor } from '@json-file-repository/test-helpers'
 import type { FastifyInstance, Session } from 'fastify'
 import { FileStore } from 'fastify-file-session-store'
-import { waitFor } from '../../core/test/helpers'
 import { Browser, buildApp, call, gate, temporaryDirectory } from './app'
 
 const root = path.resolve(__dirname, '../../..')
-const cli = path.join(root, 'packages/core/dist/cli.js')
+/** The core's command line, the `json-file-repository` bin of the adapter's dependency. */
+const cli = path.join(
+  path.dirname(require.resolve('json-file-repository/package.json')),
+  'dist/cli.js',
+)
 const TTL = 86_400_000
 const MAX_AGE = { cookie: { secure: false, maxAge: 3_600_000 } }
 

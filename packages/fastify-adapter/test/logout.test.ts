@@ -5,10 +5,9 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import { call, expiryToMtime, waitFor } from '@json-file-repository/test-helpers'
 import type { FastifyInstance } from 'fastify'
 import { FileStore } from 'fastify-file-session-store'
-import { expiryToMtime } from '../../core/src/expiry'
-import { call, waitFor } from '../../core/test/helpers'
 import { Browser, buildApp, gate, temporaryDirectory } from './app'
 import { HttpBrowser, startServer } from './http'
 

@@ -8,12 +8,16 @@ import { execFile, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { SessionStore } from '@fastify/session'
+import {
+  expiryToMtime,
+  mtimeToExpiry,
+  type RedisServer,
+  startRedis,
+} from '@json-file-repository/test-helpers'
 import { RedisStore } from 'connect-redis'
 import type { FastifyInstance } from 'fastify'
 import { FileStore } from 'fastify-file-session-store'
 import { createClient } from 'redis'
-import { type RedisServer, startRedis } from '../../../bench/src/redis-server'
-import { expiryToMtime, mtimeToExpiry } from '../../core/src/expiry'
 import { Browser, buildApp, temporaryDirectory } from './app'
 
 const cli = path.join(__dirname, '../dist/cli.js')
