@@ -52,6 +52,7 @@ const ALL_STORES: StoreKind[] = [
   'file-store-nofsync',
   'file-store-encrypted',
   'floor-fsync',
+  'floor-dirsync',
   'floor',
   'sqlite',
   'redis',
@@ -171,7 +172,8 @@ async function main(): Promise<void> {
     if (sections.has('cases')) {
       log(`Store level: ${n} sessions, ${concurrency} in flight`)
       // The freshness options change reads only: they are in the rounds and the HTTP case.
-      for (const kind of available.filter((k) => !isFreshnessKind(k))) {
+      // The floor with a directory fsync per write is in the pairs and the HTTP case only.
+      for (const kind of available.filter((k) => !isFreshnessKind(k) && k !== 'floor-dirsync')) {
         try {
           const { measurements, counters } = await storeCases(
             spec(kind, 'cases'),

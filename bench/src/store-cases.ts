@@ -85,6 +85,8 @@ export interface ReadResult {
   cold: Measurement
   warm?: Measurement
   heapGrowth: number
+  /** `heapUsed` after the reads and a full GC: everything the process keeps, store included. */
+  heapUsed?: number
   rss: number
   stats?: Record<string, number>
 }
@@ -324,6 +326,7 @@ export async function runRead(job: Extract<StoreJob, { type: 'read' }>): Promise
     cold,
     ...(warm ? { warm } : {}),
     heapGrowth: after.heapUsed - before.heapUsed,
+    heapUsed: after.heapUsed,
     rss: after.rss,
     ...(stats ? { stats } : {}),
   }
@@ -454,8 +457,11 @@ export async function runRounds(job: Extract<StoreJob, { type: 'rounds' }>): Pro
       const set = setOp(store, keys, (i) => copy(sessions[i] as BenchSession))
       return (i, done) => set(cycle(i), done)
     },
+    // A rolling save writes nothing, so `sessions` (what the store holds) keeps the session as
+    // stored: had it kept the rolled one, every later 'set unchanged' would save a session whose
+    // expiry differs from the stored one, a rolling save under the name of an unchanged one.
     rolling: ({ store, sessions }) => {
-      const set = setOp(store, keys, (i) => (sessions[i] = rolled(sessions[i] as BenchSession)))
+      const set = setOp(store, keys, (i) => rolled(sessions[i] as BenchSession))
       return (i, done) => set(cycle(i), done)
     },
     update: ({ store, sessions }) => {
@@ -477,9 +483,21 @@ export async function runRounds(job: Extract<StoreJob, { type: 'rounds' }>): Pro
           timeLimitMs: sliceMs,
           ...(entry.store.serverCpu ? { extraCpu: entry.store.serverCpu } : {}),
         }
+        const before = entry.store.stats?.()
         const m = await measure(total, ops[op](entry), options)
         if (m.errors > 0 || (op === 'get warm' && m.misses > 0)) {
           throw new Error(`${STORE_INFO[kind].label} ${op}: ${m.errors} errors, ${m.misses} misses`)
+        }
+        // The row says what was measured: a save of exactly what is stored, answered without
+        // I/O. A store that counts its work must show it, or the slice measured something else.
+        const after = entry.store.stats?.()
+        if (op === 'set unchanged' && before && after) {
+          const moved = difference(after, before)
+          if ((moved.writes ?? 0) + (moved.touches ?? 0) > 0 || moved.skipped !== m.ops) {
+            throw new Error(
+              `${STORE_INFO[kind].label} set unchanged: ${moved.writes} writes, ${moved.touches} touches, ${moved.skipped} skipped of ${m.ops}`,
+            )
+          }
         }
         rates[kind] = [...(rates[kind] ?? []), m.opsPerSec]
       }
