@@ -4,6 +4,7 @@
  */
 import type { HttpResult, RouteResult } from './http'
 import type { Measurement } from './measure'
+import { PARTS, type ReadProfile } from './profile'
 import type { PruneRun } from './prune-child'
 import { combine, ratioSpread, type Spread, type Verdict, verdict } from './rounds'
 import {
@@ -60,6 +61,8 @@ export interface BenchResults {
     rounds?: { core: number[]; raw: number[] }
   }
   httpResults: Partial<Record<StoreKind, HttpResult>>
+  /** The per-request budget of a read-mostly request (profile.ts). */
+  profile?: ReadProfile
   notes: string[]
 }
 
@@ -362,6 +365,7 @@ export function renderMarkdown(r: BenchResults, targets: Target[]): string {
   scaleSection(r, line)
   pruneSection(r, line)
   httpSection(r, line)
+  budgetSection(r, line)
   line('## Method')
   line()
   line(
@@ -659,6 +663,48 @@ function httpSection(r: BenchResults, line: (text?: string) => void) {
       `| ${STORE_INFO[kind].label} | ${h.viewsServed.toLocaleString('en')} | ${h.viewsInServer.toLocaleString('en')} | ${h.viewsFresh === undefined ? '— (not persistent)' : h.viewsFresh.toLocaleString('en')} | ${ok ? 'equal' : `**differ**${h.missing ? `, ${h.missing} sessions missing` : ''}`} |`,
     )
   }
+  line()
+}
+
+/** The per-request budget of a read-mostly request, from the profiles of profile.ts. */
+function budgetSection(r: BenchResults, line: (text?: string) => void): void {
+  const p = r.profile
+  const [store, memory] = p?.options.kinds ?? []
+  if (!p || !store || !memory) return
+  const o = p.options
+  line('## Per-request budget of a read-mostly request')
+  line()
+  line(
+    `The /read app of the HTTP case, ${STORE_INFO[store].label} and ${STORE_INFO[memory].label}, each in its own process under \`node --cpu-prof\` (a sample every ${o.interval} µs), loaded by autocannon (${o.connections} connections, ${o.sessions} sessions) for ${o.seconds} s after a second of warm-up, in ${o.rounds} rounds that alternate which store goes first. Each profile is cut to the load's window and every sample of the main thread is given to the nearest frame that says whose it is (a native call, \`JSON.parse\` for example, to the JavaScript that made it); divided by the requests served. Medians of the rounds; the ratio of the two stores is taken round by round.`,
+  )
+  line()
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b)
+    const middle = sorted.length >> 1
+    return sorted.length % 2 === 1
+      ? (sorted[middle] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+  }
+  const part = (kind: StoreKind, name: (typeof PARTS)[number]) =>
+    median((p.perRequest[kind] ?? []).map((split) => split[name]))
+  const total = (kind: StoreKind) =>
+    median((p.perRequest[kind] ?? []).map((split) => PARTS.reduce((sum, n) => sum + split[n], 0)))
+  line(`| µs per request | ${STORE_INFO[store].label} | ${STORE_INFO[memory].label} | difference |`)
+  line('|---|--:|--:|--:|')
+  for (const name of PARTS) {
+    const a = part(store, name)
+    const b = part(memory, name)
+    line(`| ${name} | ${num(a)} | ${num(b)} | ${a - b >= 0 ? '+' : ''}${num(a - b)} |`)
+  }
+  const difference = total(store) - total(memory)
+  line(
+    `| **total, main thread** | **${num(total(store))}** | **${num(total(memory))}** | **${difference >= 0 ? '+' : ''}${num(difference)}** |`,
+  )
+  line()
+  const ratio = ratioSpread(p.rates[store], p.rates[memory])
+  line(
+    `req/s under the profiler, ${STORE_INFO[store].label} ÷ ${STORE_INFO[memory].label}: ${xs(ratio)} (rounds: ${(ratio?.ratios ?? []).map(num).join(', ')}). The profiler slows both apps alike; the rates without it are in the read-mostly table above.`,
+  )
   line()
 }
 
