@@ -322,6 +322,9 @@ export async function runRead(job: Extract<StoreJob, { type: 'read' }>): Promise
     const keys = ids(n)
     const cold = await measure(n, getOp(store, keys), options)
     const warm = passes === 2 ? await measure(n, getOp(store, keys), options) : undefined
+    // Emptied, not only dropped: a closure of the passes outlives them (the raw floor, which
+    // keeps nothing, grew by the 100,000 ids without this).
+    keys.length = 0
     return { cold, warm }
   })()
   const after = memoryAfterGc()
@@ -356,6 +359,7 @@ export async function runPopulate(
       options,
     )
     const warm = readPasses === 1 ? await measure(n, getOp(store, keys), options) : undefined
+    keys.length = 0
     return { create, warm }
   })()
   const after = memoryAfterGc()
