@@ -140,7 +140,7 @@ const GAPS: Record<string, string> = {
   pruning:
     "not analysed in this run: prune() makes the raw pass's `lstat` per file and removes the same files, and the rounds' spread is that of the machine's load.",
   'HTTP views++':
-    "each request makes one durable write, and the disk's flushes dominate it: the floor app makes the same syscalls (temp file, fsync, rename, directory fsync), so the store can at best match it with its JavaScript on top; FileStore's group commit (one directory fsync in flight covers every rename before it) is what can gain on it. session-file-store flushes the file but not the directory, so its rate is given for information only.",
+    "each request makes one durable write, and the disk's flushes dominate it: the floor app makes the same syscalls (temp file, fsync, rename, directory fsync), so the store can at best match it with its JavaScript on top; FileStore's group commit (one directory fsync in flight covers every rename before it) is what can gain on it. What FileStore adds is in the server CPU column: two file operations per write more than the floor (the expiry set before the rename, the stat after it), and the cache's bookkeeping. session-file-store flushes the file but not the directory, so its rate is given for information only.",
 }
 
 /**
