@@ -79,9 +79,21 @@ async function fastifyApp(store: BenchStore): Promise<App> {
     cookie: { secure: false, maxAge: 86_400_000 },
   })
   let viewsServed = 0
+  // /views requests begun and not yet past their save. When autocannon stops, it drops its
+  // connections, but a request already read still runs and saves its session: the views are
+  // counted only once every such request is done, or the count races the last saves.
+  let inFlight = 0
+  let drained: (() => void) | undefined
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.routeOptions.url === '/views') inFlight++
+    done()
+  })
   // Runs after @fastify/session's own onSend hook: the session of this response is saved.
   app.addHook('onSend', (request, reply, _payload, done) => {
-    if (request.routeOptions.url === '/views' && reply.statusCode === 200) viewsServed++
+    if (request.routeOptions.url === '/views') {
+      if (reply.statusCode === 200) viewsServed++
+      if (--inFlight === 0) drained?.()
+    }
     done()
   })
 
@@ -105,7 +117,17 @@ async function fastifyApp(store: BenchStore): Promise<App> {
 
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo
-  return { port, viewsServed: () => viewsServed, close: () => app.close() }
+  const close = async () => {
+    await app.close()
+    // A generous deadline: a request that never reaches onSend must not hang the bench.
+    if (inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        drained = resolve
+        setTimeout(resolve, 30_000).unref()
+      })
+    }
+  }
+  return { port, viewsServed: () => viewsServed, close }
 }
 
 async function expressApp(store: ExpressStore): Promise<App> {

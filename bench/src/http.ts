@@ -163,13 +163,14 @@ function combine(runs: RouteResult[]): RouteResult {
 }
 
 /** The app's process and its IPC protocol. */
-class Server {
+export class Server {
   readonly ready: Promise<number>
   readonly #child: ChildProcess
   #waiting: ((message: ServerMessage) => void) | undefined
 
-  constructor(spec: StoreSpec) {
-    this.#child = fork(SERVER, [JSON.stringify(spec)], { stdio: 'inherit' })
+  /** @param execArgv Node options of the app's process (`--cpu-prof` for profile.ts). */
+  constructor(spec: StoreSpec, execArgv: string[] = []) {
+    this.#child = fork(SERVER, [JSON.stringify(spec)], { stdio: 'inherit', execArgv })
     this.#child.on('message', (message: ServerMessage) => {
       const waiting = this.#waiting
       this.#waiting = undefined
@@ -242,7 +243,10 @@ function describe(message: ServerMessage): string {
 }
 
 /** Logs in `count` users; resolves to the cookie header of each and its session id. */
-async function login(port: number, count: number): Promise<{ cookies: string[]; ids: string[] }> {
+export async function login(
+  port: number,
+  count: number,
+): Promise<{ cookies: string[]; ids: string[] }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 })
   const cookies: string[] = new Array(count)
   const ids: string[] = new Array(count)
@@ -284,7 +288,7 @@ function get(agent: http.Agent, port: number, pathname: string) {
 }
 
 /** autocannon on one route; connection c uses sessions c, c + connections, c + 2 × connections… */
-function load(
+export function load(
   port: number,
   route: string,
   cookies: string[],

@@ -10,7 +10,8 @@
  * case, --prune files of the pruning case and --prune-rounds, --sessions logged in per app, --seconds per HTTP route
  * and store, --rounds they are split in, --round-n sessions, --store-rounds, --slice-ms per
  * measurement and --cold-n, --cold-rounds of the alternating rounds of the store level,
- * --sections (cases,rounds,pairs,scale,prune,http), --stores (kinds),
+ * --sections (cases,rounds,pairs,scale,prune,http,profile), --profile-rounds and --profile-seconds
+ * of the per-request budget, --stores (kinds),
  * --out directory of the report, --json file for the raw results (default: benchmarks.json beside
  * the report), --render only write the
  * report of such a file.
@@ -24,6 +25,7 @@ import { type RedisServer, startRedis } from '@json-file-repository/test-helpers
 import { sqliteLoads } from './build-sqlite'
 import { runJob } from './child'
 import { httpCases } from './http'
+import { profileRead } from './profile'
 import type { PruneJob, PruneRun } from './prune-child'
 import {
   type BenchResults,
@@ -52,6 +54,7 @@ const ALL_STORES: StoreKind[] = [
   'file-store-nofsync',
   'file-store-encrypted',
   'floor-fsync',
+  'floor-dirsync',
   'floor',
   'sqlite',
   'redis',
@@ -82,7 +85,9 @@ const { values: args } = parseArgs({
     'cold-n': { type: 'string', default: '4000' },
     'cold-rounds': { type: 'string', default: '6' },
     sessions: { type: 'string', default: '1000' },
-    sections: { type: 'string', default: 'cases,rounds,pairs,scale,prune,http' },
+    sections: { type: 'string', default: 'cases,rounds,pairs,scale,prune,http,profile' },
+    'profile-rounds': { type: 'string', default: '4' },
+    'profile-seconds': { type: 'string', default: '4' },
     'pair-n': { type: 'string', default: '2000' },
     'pair-rounds': { type: 'string', default: '4' },
     stores: { type: 'string', default: ALL_STORES.join(',') },
@@ -171,7 +176,8 @@ async function main(): Promise<void> {
     if (sections.has('cases')) {
       log(`Store level: ${n} sessions, ${concurrency} in flight`)
       // The freshness options change reads only: they are in the rounds and the HTTP case.
-      for (const kind of available.filter((k) => !isFreshnessKind(k))) {
+      // The floor with a directory fsync per write is in the pairs and the HTTP case only.
+      for (const kind of available.filter((k) => !isFreshnessKind(k) && k !== 'floor-dirsync')) {
         try {
           const { measurements, counters } = await storeCases(
             spec(kind, 'cases'),
@@ -408,6 +414,22 @@ async function main(): Promise<void> {
           `  ${STORE_INFO[kind as StoreKind].label}: read-mostly ${rate(result.read.reqPerSec)} req/s, views++ ${rate(result.views.reqPerSec)} req/s; views ${result.viewsFresh ?? result.viewsInServer} / served ${result.viewsServed}`,
         )
       }
+    }
+
+    if (sections.has('profile')) {
+      const kinds = (['file-store', 'memory'] as const).filter((k) => available.includes(k))
+      const options = {
+        kinds: [...kinds],
+        rounds: Number(args['profile-rounds']),
+        seconds: Number(args['profile-seconds']),
+        sessions: 500,
+        connections: concurrency,
+        interval: 200,
+      }
+      log(
+        `Per-request budget: /read under --cpu-prof, ${kinds.map((k) => STORE_INFO[k].label).join(' and ')}, ${options.rounds} rounds of ${options.seconds} s`,
+      )
+      if (kinds.length === 2) results.profile = await profileRead(options, root, log)
     }
   } finally {
     await redis?.stop()

@@ -131,6 +131,19 @@ export function matchingFloor(kind: StoreKind): StoreKind {
   return STORE_INFO[kind].fsync ? 'floor-fsync' : 'floor'
 }
 
+/**
+ * The floor app that does the same durable work per write as `kind` over HTTP. FileStore with
+ * `fsync` flushes the temp file, renames it and flushes the directory (so the rename survives a
+ * crash): its floor does the same, each write on its own. session-file-store (write-file-atomic)
+ * flushes the file and renames it, without the directory. The stores without fsync: the floor
+ * without it.
+ */
+export function durableFloor(kind: StoreKind): StoreKind {
+  if (kind === 'session-file-store' || kind === 'floor-fsync') return 'floor-fsync'
+  if (kind === 'floor-dirsync') return kind
+  return STORE_INFO[kind].fsync ? 'floor-dirsync' : 'floor'
+}
+
 /** The key of the encrypted FileStore: bench data, not a secret. */
 const BENCH_KEY = 'the bench key, not a secret: 32 characters or more'
 
