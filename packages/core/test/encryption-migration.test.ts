@@ -2,11 +2,12 @@
  * Turning encryption on and off with the command line while a server (a real child process)
  * keeps writing, and the command line with and without the keys. Runs the built package.
  */
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process'
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import fs from 'node:fs'
 import path from 'node:path'
+import { runScript, type ScriptResult } from '@json-file-repository/test-helpers'
 import { type EncryptionOptions, JsonFileRepository } from 'json-file-repository'
 import {
   builtPackage,
@@ -31,20 +32,9 @@ beforeEach(() => {
 })
 afterEach(() => removeDirectory(directory))
 
-interface Result {
-  code: number
-  stdout: string
-  stderr: string
-}
-
 /** Runs the built command line with `env` added; never rejects. */
-function run(env: Record<string, string>, ...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const options = { env: { ...process.env, ...env } }
-    execFile(process.execPath, [cli, ...args], options, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr })
-    })
-  })
+function run(env: Record<string, string>, ...args: string[]): Promise<ScriptResult> {
+  return runScript(cli, args, env)
 }
 
 /** A child process writing w0..w9 over and over with `encryption`, once it wrote each once. */

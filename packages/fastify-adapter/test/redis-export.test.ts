@@ -4,10 +4,10 @@
  * Runs the built command line and reads the Redis protocol it writes (the move into a real
  * Redis is redis-move.test.ts).
  */
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { runScript, type ScriptResult } from '@json-file-repository/test-helpers'
 import { FileStore } from 'fastify-file-session-store'
 import { temporaryDirectory } from './app'
 
@@ -22,19 +22,9 @@ beforeEach(() => {
 })
 afterEach(() => fs.rmSync(path.dirname(directory), { recursive: true, force: true }))
 
-interface Result {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function run(env: Record<string, string>, ...args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const options = { env: { ...process.env, JSON_FILE_REPOSITORY_KEY: '', ...env } }
-    execFile(process.execPath, [cli, 'export-redis', ...args], options, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    )
-  })
+/** The export with `env` added (and no key unless it gives one); never rejects. */
+function run(env: Record<string, string>, ...args: string[]): Promise<ScriptResult> {
+  return runScript(cli, ['export-redis', ...args], { JSON_FILE_REPOSITORY_KEY: '', ...env })
 }
 
 /** The commands of a RESP stream, each an array of its arguments. */

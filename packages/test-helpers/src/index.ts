@@ -17,6 +17,7 @@ export {
   typeErrors,
 } from './packing'
 export { freePort, type RedisServer, startRedis } from './redis-server'
+export { runScript, type ScriptResult } from './scripts'
 export {
   describeSessionFiles,
   promisedStore,
