@@ -716,7 +716,7 @@ function from(file: string, read: Snapshot): { file: string; seen: Signature } {
 }
 
 /** Why an unencrypted file is refused while encrypting (see `isPlainReadable`). */
-const PLANTED =
+export const PLANTED =
   'an unencrypted file changed since the transition to encryption began (`encryption.since`): anyone who can write the directory could have planted it'
 
 /** The entry a snapshot of `key` stands for, with `value` parsed from it. */

@@ -11,7 +11,7 @@
  * A crash between the two leaves both: the current file is the one read, and the next `prune()`
  * or `migrate()` removes the other.
  */
-import type { EntryFiles } from './entry-files'
+import { type EntryFiles, PLANTED } from './entry-files'
 import { errorCode, ioError } from './errors'
 import { isExpired, toExpiry } from './expiry'
 import { lstat, signature, unlink } from './file-io'
@@ -55,8 +55,7 @@ export class LegacyFiles {
     const { text, stats } = result
     const converted = this.#files.isPlainReadable(stats)
       ? this.#convert(key, text, stats.mtimeMs)
-      : 'an unencrypted file changed since the transition to encryption began (`encryption.since`)'
-
+      : PLANTED
     if (typeof converted === 'string') {
       await this.#files.quarantine(key, legacy, converted, stats.ino)
       return 'corrupt'
