@@ -31,8 +31,8 @@ import {
 } from './commands/command'
 import { encryptionFor, KEY_VARIABLE } from './commands/encryption-keys'
 import { finishProgress, showProgress } from './commands/progress'
+import { legacySessions } from './earlier-stores/formats'
 import { errorCode, JsonFileRepositoryError } from './errors'
-import { legacySessions } from './sessions'
 
 const programHelp = `Usage: ${NAME} <command> <dir> [options]
 

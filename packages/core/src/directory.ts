@@ -6,14 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { errorCode, ioError } from './errors'
-import { lstat } from './file-io'
-import {
-  legacyFileNameToKey,
-  PID_SPACE,
-  quarantinedAt,
-  tempFileSpace,
-  tempFileWriter,
-} from './keys'
+import { PID_SPACE, quarantinedAt, tempFileSpace, tempFileWriter } from './keys'
 
 /** A temp file older than this is stale whoever wrote it. */
 const TEMP_MAX_AGE = 60 * 60 * 1000
@@ -83,43 +76,6 @@ export async function* readNames(directory: string): AsyncIterableIterator<strin
     }
   } catch (error) {
     throw ioError('list', '', directory, error)
-  }
-}
-
-/**
- * `[key, file, stats]` of every entry's regular file (by `lstat`: a symlink or a directory with
- * an entry's name is not one), streamed. `keyOf` says which names are entries, and their key.
- * With `migrate`, a legacy file (see legacy-files.ts) is handed to it, and the entry it wrote,
- * if any (`migrate` resolves to its file), is listed (once, whether the stream then lists its
- * new file or not).
- * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be listed or a file
- * cannot be stat'ed.
- */
-export async function* readEntryStats(
-  directory: string,
-  fileOf: (name: string) => string,
-  keyOf: (name: string, file: string) => string | undefined | Promise<string | undefined>,
-  migrate?: (key: string) => Promise<string | undefined>,
-): AsyncIterableIterator<[string, string, fs.Stats]> {
-  const migrated = new Set<string>()
-  for await (const name of readNames(directory)) {
-    let file = fileOf(name)
-    let key = await keyOf(name, file)
-    if (key === undefined) {
-      key = migrate && legacyFileNameToKey(name)
-      const written = key === undefined ? undefined : await migrate?.(key)
-      if (key === undefined || written === undefined) continue
-      migrated.add(key)
-      file = written
-    } else if (migrated.has(key)) continue
-    let stats: fs.Stats
-    try {
-      stats = await lstat(file)
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') continue
-      throw ioError('read', key, file, error)
-    }
-    if (stats.isFile()) yield [key, file, stats]
   }
 }
 

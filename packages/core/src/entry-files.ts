@@ -1,16 +1,18 @@
 /**
- * The file of one entry: read it, write it, move its expiry, remove it, move it aside when it
- * holds no entry, and keep the cache and the counters in step with each. The per-key queue
- * orders these calls; this file decides nothing about *whether* to call them.
- *
- * An entry is written in the current form (format.ts) and also found in the previous ones
- * (files of previous encryption keys, and the other of plain and encrypted during a
- * transition): reads fall back to them, and a write or a delete removes them.
+ * An entry's files and what is known of them: the I/O on the file of one entry (read, write,
+ * move its expiry, remove, move aside a file that holds no entry), the validated cache of what
+ * each file holds (the only writer of it: every read or write updates it as it sees the file),
+ * and the counters of that I/O. The repository decides which call a `set` needs; this decides
+ * how a call is done on the files:
+ * - which of an entry's forms to read (format.ts): the current one, then the previous ones
+ *   (files of previous encryption keys, and the other of plain and encrypted during a
+ *   transition), sealed ones first; a write or a delete removes the other forms;
+ * - a write retried once where the directory was removed or a directory stands in its place.
  */
 import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
 import path from 'node:path'
-import { isStaleQuarantine, isStaleTemp, makeDirectory } from './directory'
+import { makeDirectory } from './directory'
 import { type DirectoryGuard, trustedOwners } from './directory-checks'
 import { DirectorySync } from './directory-sync'
 import { sealedBy, sealedSize } from './encryption'
@@ -46,10 +48,22 @@ import {
   plainForm,
   readOrder,
 } from './format'
-import { fileNameToKey, isSealedName, quarantineFileName, tempFileName } from './keys'
+import {
+  fileNameToKey,
+  invalidKeyReason,
+  isSealedName,
+  quarantineFileName,
+  tempFileName,
+} from './keys'
 import type { NormalizedOptions } from './options'
-import type { Snapshot, SnapshotCache } from './snapshot-cache'
-import type { Counters, RepositoryEntry } from './types'
+import { type Snapshot, SnapshotCache } from './snapshot-cache'
+import type { RepositoryEntry, RepositoryStats } from './types'
+
+/** The counters of the I/O on entries' files (see `RepositoryStats`). */
+type FileCounters = Pick<
+  RepositoryStats,
+  'hits' | 'misses' | 'writes' | 'touches' | 'deletes' | 'quarantined'
+>
 
 export class EntryFiles {
   readonly #directory: string
@@ -57,7 +71,15 @@ export class EntryFiles {
   readonly #prefix: string
   readonly #options: NormalizedOptions
   readonly #cache: SnapshotCache
-  readonly #counters: Counters
+  /** The I/O done since the repository was opened (see `RepositoryStats`). */
+  readonly #counters: FileCounters = {
+    hits: 0,
+    misses: 0,
+    writes: 0,
+    touches: 0,
+    deletes: 0,
+    quarantined: 0,
+  }
   /** Whether a write for a key is queued or running: expired files are then left alone. */
   readonly #busy: (key: string) => boolean
   /** Temp files this instance is writing now, so that `prune()` never removes them. */
@@ -83,8 +105,6 @@ export class EntryFiles {
   constructor(
     directory: string,
     options: NormalizedOptions,
-    cache: SnapshotCache,
-    counters: Counters,
     busy: (key: string) => boolean,
     guard: DirectoryGuard,
   ) {
@@ -92,8 +112,7 @@ export class EntryFiles {
     this.#directory = directory
     this.#prefix = path.join(directory, path.sep)
     this.#options = options
-    this.#cache = cache
-    this.#counters = counters
+    this.#cache = new SnapshotCache(options.cache)
     this.#busy = busy
     this.#chmod = (options.fileMode & process.umask()) !== 0
     if (options.fsync) this.#directorySync = new DirectorySync(directory)
@@ -111,17 +130,89 @@ export class EntryFiles {
   }
 
   /**
-   * Reads, checks and caches the file of `key`: `undefined` when missing, expired or bad.
-   * The entry's files in the other forms are read too, sealed ones first (see `readOrder`); only
-   * the current form's is cached (the cache answers for the current file only). When there is
-   * none, what `missing` resolves to.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read or moved aside.
+   * The path of the file of `key` in the form entries are written in.
+   * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY` when `key` cannot be stored.
    */
-  async load<T>(
+  fileOf(key: string): string {
+    const reason = invalidKeyReason(key)
+    const name = reason === undefined ? this.#options.forms[0].name(key) : undefined
+    if (name === undefined) {
+      throw new JsonFileRepositoryError(
+        'ERR_INVALID_KEY',
+        `Invalid key ${showKey(key)}: ${reason ?? 'too long for a file name'}`,
+        typeof key === 'string' ? { key } : {},
+      )
+    }
+    // No form's name ever yields a separator, `.` or `..`; this states the guarantee once more.
+    if (name.includes('/') || name.includes('\\')) {
+      throw new Error(`Key escaped the directory: ${name}`)
+    }
+    return this.#prefix + name
+  }
+
+  /**
+   * The snapshot of `key` in the cache if its current file, `file`, is still that version
+   * (checked with `lstat`, or less often with `revalidateAfter`), counted as a hit; `undefined`,
+   * counted as a miss, when the file must be read; `null` when it is gone.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be checked.
+   */
+  validated(key: string, file: string): Snapshot | null | undefined {
+    try {
+      return this.#count(this.#cache.validated(key, file))
+    } catch (error) {
+      throw ioError('read', key, file, error)
+    }
+  }
+
+  /**
+   * {@link validated} with the `lstat` in the thread pool (see `SnapshotCache.validatedAsync`).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be checked.
+   */
+  async validatedAsync(key: string, file: string): Promise<Snapshot | null | undefined> {
+    try {
+      return this.#count(await this.#cache.validatedAsync(key, file))
+    } catch (error) {
+      throw ioError('read', key, file, error)
+    }
+  }
+
+  #count(cached: Snapshot | null | undefined): Snapshot | null | undefined {
+    if (cached) this.#counters.hits++
+    else if (cached === undefined) this.#counters.misses++
+    return cached
+  }
+
+  /**
+   * The entry a validated snapshot of `key` stands for, parsed anew; a miss when it has expired
+   * (see `missExpired`).
+   */
+  fromCache<T>(
     key: string,
     file: string,
-    missing?: () => Promise<RepositoryEntry<T> | undefined>,
-  ): Promise<RepositoryEntry<T> | undefined> {
+    cached: Snapshot,
+  ): RepositoryEntry<T> | Promise<undefined> {
+    if (isExpired(cached.expiresAt)) return this.missExpired(key, file, cached.signature)
+    return toEntry(key, parse<T>(cached.json), cached)
+  }
+
+  /** What the cache says the current file of `key` holds, not checked against the file. */
+  cached(key: string): Snapshot | undefined {
+    return this.#cache.get(key)
+  }
+
+  /** The counters, and the cache's size now. */
+  stats(): FileCounters & { cacheEntries: number; cacheBytes: number } {
+    return { ...this.#counters, cacheEntries: this.#cache.size, cacheBytes: this.#cache.bytes }
+  }
+
+  /**
+   * Reads, checks and caches the file of `key`: `undefined` when expired or bad, `null` when
+   * there is none. The entry's files in the other forms are read too, sealed ones first (see
+   * `readOrder`); only the current form's is cached (the cache answers for the current file
+   * only).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read or moved aside.
+   */
+  async load<T>(key: string, file: string): Promise<RepositoryEntry<T> | undefined | null> {
     const [current] = this.#options.forms
     for (const form of this.#readOrder) {
       const name = form.name(key)
@@ -130,7 +221,7 @@ export class EntryFiles {
       if (found !== null) return found
       if (form === current) this.#cache.delete(key)
     }
-    return missing?.()
+    return null
   }
 
   /** Like `load` for the file of `key` in `form`; `null` when it is missing. */
@@ -249,10 +340,10 @@ export class EntryFiles {
   /**
    * Writes `json` to the file of `key` atomically, with its expiry on it before the rename,
    * then removes its files in the other forms. Checked last before the rename (a delete that
-   * lands before it wins, see `AtomicWriteOptions.check`): with `only: 'existing'`, that the
-   * entry exists in some form (then it is written in the current one); with `only: 'new'`,
-   * that it exists in none (and the current file is linked, never replaced: see `exclusive`);
-   * with `from`, that the file the value was read from is still the version seen.
+   * lands before it wins, see `AtomicWriteOptions.check`): with `update`, that the entry exists
+   * in some form (then it is written in the current one); with `exclusive`, that it exists in
+   * none (and the current file is linked, never replaced); with `from`, that the file the value
+   * was read from is still the version seen.
    * @returns Whether it wrote: `false` only when one of these checks said no.
    * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be written or removed, or the
    *   directory flushed; `ERR_UNSAFE_DIRECTORY` (see `DirectoryGuard.verify`).
@@ -262,8 +353,7 @@ export class EntryFiles {
     file: string,
     json: string,
     expiresAt: number | undefined,
-    only?: 'existing' | 'new',
-    from?: { file: string; seen: Signature },
+    { update = false, exclusive = false, from }: WriteChecks = {},
   ): Promise<boolean> {
     // A cached entry was read from or written to the current file: no other form is left.
     const others = this.#cache.get(key) === undefined ? this.#otherFiles(key) : []
@@ -272,9 +362,9 @@ export class EntryFiles {
     const name = path.basename(file)
     const text = this.#options.forms[0].encode(key, name, json, expiresAt)
     const checks: Check[] = []
-    if (only === 'existing') checks.push(filesExist([file, ...others], true))
+    if (update) checks.push(filesExist([file, ...others], true))
     // The file a move reads from is one of the others: it is checked by `from`.
-    if (only === 'new')
+    if (exclusive)
       checks.push(
         filesExist(
           others.filter((other) => other !== from?.file),
@@ -284,7 +374,7 @@ export class EntryFiles {
     if (from) checks.push(stillSame(from.file, from.seen))
     const options = {
       ...this.#writeOptions(expiryToMtime(expiresAt)),
-      exclusive: only === 'new',
+      exclusive,
       ...(checks.length > 0 ? { check: allOf(checks) } : {}),
     }
     for (let attempt = 1; ; attempt++) {
@@ -308,7 +398,7 @@ export class EntryFiles {
         return true
       } catch (error) {
         const code = errorCode(error)
-        if (only === 'new' && code === 'EEXIST') return false
+        if (exclusive && code === 'EEXIST') return false
         if (attempt > 1 || (code !== 'ENOENT' && code !== 'EISDIR')) {
           throw ioError('write', key, file, error)
         }
@@ -349,7 +439,10 @@ export class EntryFiles {
     if (isExpired(expiresAt) || !isJson(payload.json)) return false
     const seen = signature(payload.stats)
     const targetFile = this.file(target)
-    await this.write(key, targetFile, payload.json, expiresAt, 'new', { file, seen })
+    await this.write(key, targetFile, payload.json, expiresAt, {
+      exclusive: true,
+      from: { file, seen },
+    })
     await this.removeIfUnchanged(key, file, seen)
     await this.syncDirectory('move', key, file)
     return true
@@ -402,18 +495,16 @@ export class EntryFiles {
     expiresAt: number | undefined,
     expected?: Snapshot,
   ): Promise<boolean> {
-    if (expected)
-      return this.write(key, file, expected.json, expiresAt, undefined, from(file, expected))
+    if (expected) return this.write(key, file, expected.json, expiresAt, from(file, expected))
     for (let attempt = 1; ; attempt++) {
       const entry = await this.load(key, file)
-      if (entry === undefined) return false
+      if (!entry) return false
       const read = this.#cache.get(key)
       // Read from another form (uncached): written in the current one if it still exists.
       if (read === undefined) {
-        return this.write(key, file, JSON.stringify(entry.value), expiresAt, 'existing')
+        return this.write(key, file, JSON.stringify(entry.value), expiresAt, { update: true })
       }
-      if (await this.write(key, file, read.json, expiresAt, undefined, from(file, read)))
-        return true
+      if (await this.write(key, file, read.json, expiresAt, from(file, read))) return true
       if (attempt === 2) return false
     }
   }
@@ -565,55 +656,28 @@ export class EntryFiles {
   }
 
   /**
-   * Removes the file `name` if it is a regular file: for `clear()`, the files no key of this
-   * configuration names (see `remove`).
+   * Removes the file `name` (of `key`, if known) if it is a regular file, without flushing the
+   * directory: a file no key of this configuration names (see `remove`), for `clear()`, or an
+   * earlier store's.
    * @returns Whether it removed one.
    * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
    */
-  async removeFile(name: string): Promise<boolean> {
+  async removeFile(name: string, key = ''): Promise<boolean> {
     const file = this.file(name)
     try {
       if (!(await lstat(file)).isFile()) return false
       await unlink(file)
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return false
-      throw ioError('delete', '', file, error)
+      throw ioError('delete', key, file, error)
     }
     this.#counters.deletes++
     return true
   }
 
-  /**
-   * Removes the temp file `name` if a writer that crashed left it (see `isStaleTemp`); never
-   * one this instance is writing.
-   */
-  async pruneTemp(name: string, now: number): Promise<void> {
-    const file = this.#prefix + name
-    if (this.#writing.has(file)) return
-    try {
-      if (isStaleTemp(name, now - (await lstat(file)).ctimeMs)) {
-        await unlink(file)
-        this.#counters.tempFilesRemoved++
-      }
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
-    }
-  }
-
-  /**
-   * Removes the file `name` if it was moved aside long enough ago (see `isStaleQuarantine`).
-   * A directory moved aside is left alone: it is not ours to empty.
-   */
-  async pruneQuarantined(name: string, now: number): Promise<void> {
-    if (!isStaleQuarantine(name, now)) return
-    const file = this.#prefix + name
-    try {
-      if (!(await lstat(file)).isFile()) return
-      await unlink(file)
-      this.#counters.quarantinedRemoved++
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
-    }
+  /** Whether this instance is writing the temp file `file` now (`prune()` must leave it). */
+  isWriting(file: string): boolean {
+    return this.#writing.has(file)
   }
 
   /**
@@ -710,9 +774,19 @@ export class EntryFiles {
   }
 }
 
-/** The file a write replaces and the version of it read (see `EntryFiles.write`'s `from`). */
-function from(file: string, read: Snapshot): { file: string; seen: Signature } {
-  return { file, seen: read.signature }
+/** What `EntryFiles.write` checks last before its rename. */
+interface WriteChecks {
+  /** That the entry exists, in some form: see `SetOptions.update`. */
+  update?: boolean
+  /** That it exists in no form; the file is then linked, never replaced. */
+  exclusive?: boolean
+  /** That the file the value was read from is still the version seen. */
+  from?: { file: string; seen: Signature }
+}
+
+/** A write that checks that `file` is still the version `read` of it. */
+function from(file: string, read: Snapshot): WriteChecks {
+  return { from: { file, seen: read.signature } }
 }
 
 /** Why an unencrypted file is refused while encrypting (see `isPlainReadable`). */

@@ -1,3 +1,4 @@
+export { legacySessions, sessionFileStoreSessions } from './earlier-stores/formats'
 export type { EncryptionKey, EncryptionOptions } from './encryption'
 export {
   JsonFileRepositoryError,
@@ -13,19 +14,12 @@ export {
 } from './options'
 export { fingerprint, redactError, redactLogger } from './redaction'
 export {
-  type EarlierStore,
   SessionFiles,
   type SessionFilesOptions,
   type StoredSessionRecord,
   settle,
 } from './session-files'
-export {
-  legacySessions,
-  recordToSession,
-  type SessionRecord,
-  sessionFileStoreSessions,
-  toSessionRecord,
-} from './sessions'
+export { recordToSession, type SessionRecord, toSessionRecord } from './sessions'
 export type {
   EntryInfo,
   LegacyFormat,

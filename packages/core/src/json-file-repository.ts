@@ -1,40 +1,34 @@
 /**
  * `JsonFileRepository`, the class users call: its public API and what each method promises.
- * It composes the rest and decides, per call, what I/O is needed (none when the cache says the
- * file already holds the value; a touch when only the expiry moved; else a write):
- * - keys.ts: key <-> file name;  write-queue.ts: per-key order and set coalescing;
- * - snapshot-cache.ts: the validated cache;  entry-files.ts: the I/O on one entry's file;
+ * It checks the arguments, orders the calls on each key (write-queue.ts) and decides, per call,
+ * what I/O is needed (none when the cache says the file already holds the value; a touch when
+ * only the expiry moved; else a write). Below it, each call goes one way down:
+ * - entry-files.ts: the files of one entry, the validated cache of them and their counters;
+ * - earlier-stores.ts: the files of earlier stores (the `legacyFiles` option), consulted once
+ *   after a read of the repository's own files;
+ * - directory-walks.ts: what is done to the whole directory, one name at a time;
  * - directory.ts: creating and walking the directory;  format.ts: value <-> file text, and
  *   the forms an entry can be stored in (plain, encrypted under each key: encryption.ts).
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { makeDirectory, readEntryStats, visitNames } from './directory'
+import { makeDirectory } from './directory'
 import { DirectoryGuard, trustedOwners } from './directory-checks'
-import { EntryFiles, toEntry } from './entry-files'
-import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
+import { DirectoryWalks } from './directory-walks'
+import { EarlierFiles } from './earlier-stores/earlier-files'
+import { EntryFiles } from './entry-files'
+import { errorCode, JsonFileRepositoryError } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
 import { signature } from './file-io'
 import { announceFilesystem } from './filesystem'
-import { parse, serialize } from './format'
-import {
-  fileNameToKey,
-  invalidKeyReason,
-  isQuarantineName,
-  isSealedName,
-  legacyFileNameToKey,
-  tempFileWriter,
-} from './keys'
-import { LegacyFiles, type Migration } from './legacy-files'
+import { serialize } from './format'
 import {
   type JsonFileRepositoryOptions,
   type NormalizedOptions,
   normalizeOptions,
   show,
 } from './options'
-import { type Snapshot, SnapshotCache } from './snapshot-cache'
 import type {
-  Counters,
   EntryInfo,
   MigrationReport,
   RepositoryEntry,
@@ -45,8 +39,6 @@ import { WriteQueue } from './write-queue'
 
 /** What `set` returns when it has nothing to do. */
 const DONE = Promise.resolve(true)
-/** How many files `prune()` stats or removes at once. */
-const PRUNE_CONCURRENCY = 32
 
 /** What a queued set writes. */
 interface Write {
@@ -75,25 +67,14 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   /** The absolute path of the directory. */
   readonly directory: string
   readonly #options: NormalizedOptions
-  readonly #cache: SnapshotCache
   readonly #queue = new WriteQueue<Write, boolean>()
   readonly #files: EntryFiles
   /** With the `legacyFiles` option: the files of an earlier store, converted when met. */
-  readonly #legacy: LegacyFiles | undefined
-  readonly #counters: Counters = {
-    hits: 0,
-    misses: 0,
-    writes: 0,
-    touches: 0,
-    skipped: 0,
-    deletes: 0,
-    quarantined: 0,
-    tempFilesRemoved: 0,
-    quarantinedRemoved: 0,
-  }
+  readonly #earlier: EarlierFiles | undefined
+  readonly #walks: DirectoryWalks
+  /** Calls to `set` and `touch` that needed no I/O (the other counters are `#files`'s). */
+  #skipped = 0
   #timer: NodeJS.Timeout | undefined
-  /** The kinds of files not read that were reported (once each: see `#reportSkipped`). */
-  readonly #reportedSkipped = new Set<'foreign' | 'plain'>()
   /** Whether the directory is on a network filesystem, once `statfs` said so at start-up. */
   #networkFilesystem = false
   /** The `prune()` calls under way (the timer's among them), which `close()` waits for. */
@@ -131,17 +112,23 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     })
     // Read-only, a missing directory is an empty one, with nothing to check.
     if (!readOnly || fs.existsSync(this.directory)) guard.check()
-    this.#cache = new SnapshotCache(this.#options.cache)
     this.#files = new EntryFiles(
       this.directory,
       this.#options,
-      this.#cache,
-      this.#counters,
       (key) => this.#queue.busy(key),
       guard,
     )
     const { legacyFiles, maxFileSize } = this.#options
-    this.#legacy = legacyFiles && new LegacyFiles(this.#files, legacyFiles, maxFileSize)
+    const queue = this.#queue as WriteQueue<unknown, unknown>
+    this.#earlier = legacyFiles && new EarlierFiles(this.#files, queue, legacyFiles, maxFileSize)
+    this.#walks = new DirectoryWalks(
+      this.directory,
+      this.#files,
+      this.#earlier,
+      queue,
+      this.#options,
+      () => this.#closed,
+    )
     const { pruneInterval, logger } = this.#options
     // On a network filesystem, once known, a cached read checks its file in the thread pool.
     announceFilesystem(this.directory, logger).then((name) => {
@@ -160,20 +147,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * @example repository.path('42') // '/srv/app/data/users/42.json'
    */
   path(key: string): string {
-    const reason = invalidKeyReason(key)
-    const name = reason === undefined ? this.#options.forms[0].name(key) : undefined
-    if (name === undefined) {
-      throw new JsonFileRepositoryError(
-        'ERR_INVALID_KEY',
-        `Invalid key ${showKey(key)}: ${reason ?? 'too long for a file name'}`,
-        typeof key === 'string' ? { key } : {},
-      )
-    }
-    // No form's name ever yields a separator, `.` or `..`; this states the guarantee once more.
-    if (name.includes('/') || name.includes('\\')) {
-      throw new Error(`Key escaped the directory: ${name}`)
-    }
-    return this.#files.file(name)
+    return this.#files.fileOf(key)
   }
 
   /**
@@ -193,31 +167,18 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    */
   async getEntry(key: string): Promise<RepositoryEntry<T> | undefined> {
     const file = this.#open(key)
-    let cached: Snapshot | null | undefined
-    try {
-      cached = this.#networkFilesystem
-        ? await this.#cache.validatedAsync(key, file)
-        : this.#cache.validated(key, file)
-    } catch (error) {
-      throw ioError('read', key, file, error)
-    }
+    const cached = this.#networkFilesystem
+      ? await this.#files.validatedAsync(key, file)
+      : this.#files.validated(key, file)
     if (cached === null) return undefined
-    if (cached) {
-      this.#counters.hits++
-      if (isExpired(cached.expiresAt)) return this.#files.missExpired(key, file, cached.signature)
-      return toEntry(key, parse<T>(cached.json), cached)
+    // An earlier store's file is looked for once the repository's own files have answered.
+    if (cached && (cached.expiresAt !== undefined || !this.#earlier)) {
+      return this.#files.fromCache<T>(key, file, cached)
     }
-    this.#counters.misses++
-    const legacy = this.#legacy && (() => this.#loadLegacy<T>(key, file))
-    return this.#files.load<T>(key, file, legacy)
-  }
-
-  /** A key with no file: its legacy file, if it has one, converted, then its new file read. */
-  async #loadLegacy<T>(key: string, file: string): Promise<RepositoryEntry<T> | undefined> {
-    if (legacyFileNameToKey(key) === undefined) return undefined
-    await this.#migrate(key)
-    // Read again whatever came of it: another process may have converted it just before.
-    return this.#files.load<T>(key, file)
+    const found = cached
+      ? await this.#files.fromCache<T>(key, file, cached)
+      : await this.#files.load<T>(key, file)
+    return this.#earlier ? this.#earlier.read(key, file, found) : (found ?? undefined)
   }
 
   /**
@@ -254,7 +215,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     // The commonest call of a session store: nothing changed. Only a key that was stored is
     // cached, so this needs neither the key's file nor any I/O, nor even a new object.
     if (!this.#queue.busy(key) && this.#isStored(key, json, expiresAt)) {
-      this.#counters.skipped++
+      this.#skipped++
       return DONE
     }
     return this.#set(key, { json, expiresAt, update: options.update === true })
@@ -271,7 +232,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /** Whether the cache says the file already holds `json` with an expiry close enough. */
   #isStored(key: string, json: string, expiresAt: number | undefined): boolean {
-    const cached = this.#cache.get(key)
+    const cached = this.#files.cached(key)
     return (
       cached?.json === json &&
       expiryIsCurrent(cached.expiresAt, expiresAt, this.#options.touchAfter)
@@ -280,22 +241,16 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
 
   /** Writes what a set asked for: nothing, a touch or the whole file, whichever is enough. */
   async #commit(key: string, file: string, write: Write): Promise<boolean> {
-    const cached = this.#cache.get(key)
+    const cached = this.#files.cached(key)
     if (cached?.json === write.json) {
       if (this.#isStored(key, write.json, write.expiresAt)) {
-        this.#counters.skipped++
+        this.#skipped++
         return true
       }
       if (await this.#files.touch(key, file, write.expiresAt, cached)) return true
     }
     // With `update`, a file that the touch found gone is not made again here either.
-    return this.#files.write(
-      key,
-      file,
-      write.json,
-      write.expiresAt,
-      write.update ? 'existing' : undefined,
-    )
+    return this.#files.write(key, file, write.json, write.expiresAt, { update: write.update })
   }
 
   /**
@@ -313,13 +268,13 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     const expiry = toExpiry(expiresAt)
     if (isExpired(expiry)) return this.delete(key)
     // What express-session calls on every request that changed nothing in its session.
-    const cached = this.#cache.get(key)
+    const cached = this.#files.cached(key)
     if (
       cached &&
       !this.#queue.busy(key) &&
       expiryIsCurrent(cached.expiresAt, expiry, this.#options.touchAfter)
     ) {
-      this.#counters.skipped++
+      this.#skipped++
       return true
     }
     return this.#queue.run(key, () => this.#files.touch(key, file, expiry))
@@ -335,9 +290,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     const file = this.path(key)
     // A set queued before this delete stays before it; one made after must queue after it.
     return this.#queue.run(key, async () => {
-      // A legacy file left beside the entry would bring the deleted entry back.
-      const legacy = (await this.#legacy?.remove(key)) ?? false
-      return (await this.#files.remove(key, file)) || legacy
+      // An earlier store's file left beside the entry would bring the deleted entry back.
+      const earlier = (await this.#earlier?.remove(key)) ?? false
+      return (await this.#files.remove(key, file)) || earlier
     })
   }
 
@@ -349,7 +304,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * @throws {JsonFileRepositoryError} `ERR_IO`, `ERR_CLOSED` (from the iteration).
    */
   async *keys(): AsyncIterableIterator<string> {
-    for await (const [key, file, stats] of this.#entryStats()) {
+    for await (const [key, file, stats] of this.#entries()) {
       if (!isExpired(mtimeToExpiry(stats.mtimeMs))) yield key
       else await this.#files.missExpired(key, file, signature(stats))
     }
@@ -384,15 +339,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     let removed = 0
     // keys(), not every entry-like name: a directory or symlink there is not an entry to count.
     for await (const key of this.keys()) if (await this.delete(key)) removed++
-    const leftover = (name: string) =>
-      fileNameToKey(name) !== undefined ||
-      isSealedName(name) ||
-      (this.#legacy !== undefined && legacyFileNameToKey(name) !== undefined)
-    const visit = async (name: string) =>
-      Number(leftover(name) && (await this.#files.removeFile(name)))
-    return (
-      removed + (await visitNames(this.directory, PRUNE_CONCURRENCY, () => this.#closed, visit))
-    )
+    return removed + (await this.#walks.clearLeftovers())
   }
 
   /**
@@ -409,25 +356,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     } catch (error) {
       return Promise.reject(error)
     }
-    const now = Date.now()
-    const pruning = visitNames(
-      this.directory,
-      PRUNE_CONCURRENCY,
-      // close() is waiting: stop here rather than walk the rest of the directory.
-      () => this.#closed,
-      async (name) => {
-        // Whichever form an entry is in, and whatever key named it: `stat` alone decides.
-        const key = fileNameToKey(name)
-        if (key !== undefined || isSealedName(name)) {
-          return Number(await this.#files.pruneExpired(key, this.#files.file(name), now))
-        }
-        if (tempFileWriter(name) !== undefined) await this.#files.pruneTemp(name, now)
-        else if (isQuarantineName(name)) await this.#files.pruneQuarantined(name, now)
-        const legacyKey = this.#legacy && legacyFileNameToKey(name)
-        if (legacyKey !== undefined) return Number((await this.#migrate(legacyKey)) === 'expired')
-        return 0
-      },
-    )
+    const pruning = this.#walks.prune()
     this.#prunes.add(pruning)
     const forget = () => this.#prunes.delete(pruning)
     pruning.then(forget, forget)
@@ -445,29 +374,10 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    */
   async migrate(): Promise<MigrationReport> {
     this.#assertOpen()
-    if (this.#legacy === undefined) {
+    if (this.#earlier === undefined) {
       throw new TypeError('`migrate()` needs the `legacyFiles` option')
     }
-    const report: MigrationReport = { migrated: 0, superseded: 0, expired: 0, corrupt: 0 }
-    await visitNames(
-      this.directory,
-      PRUNE_CONCURRENCY,
-      () => this.#closed,
-      async (name) => {
-        const key = legacyFileNameToKey(name)
-        const migration = key === undefined ? 'missing' : await this.#migrate(key)
-        if (migration !== 'missing') report[migration]++
-        return 0
-      },
-    )
-    return report
-  }
-
-  /** Converts the legacy file of `key`, in the key's queue. */
-  #migrate(key: string): Promise<Migration> {
-    // In the form this repository writes: encrypted when encryption is on.
-    const file = this.path(key)
-    return this.#queue.run(key, () => (this.#legacy as LegacyFiles).migrate(key, file))
+    return this.#walks.migrate(this.#earlier)
   }
 
   /**
@@ -481,7 +391,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    */
   async *list(options: { expired?: boolean } = {}): AsyncIterableIterator<EntryInfo> {
     const now = Date.now()
-    for await (const [key, , stats] of this.#entryStats()) {
+    for await (const [key, , stats] of this.#entries()) {
       const expiresAt = mtimeToExpiry(stats.mtimeMs)
       if (options.expired !== undefined && isExpired(expiresAt, now) !== options.expired) continue
       yield { key, expiresAt, size: stats.size, changedAt: Math.round(stats.ctimeMs) }
@@ -505,56 +415,15 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     } catch (error) {
       return Promise.reject(error)
     }
-    const [current] = this.#options.forms
-    const skipped = { foreign: 0, plain: 0 }
-    const moving = visitNames(
-      this.directory,
-      PRUNE_CONCURRENCY,
-      () => this.#closed,
-      async (name) => {
-        const key = await this.#files.keyOf(name, this.#files.file(name), (what) => skipped[what]++)
-        if (key === undefined || current.name(key) === name) return 0
-        return Number(await this.#queue.run(key, () => this.#files.move(key, name)))
-      },
-    )
-    return moving.then((moved) => {
-      this.#reportSkipped(skipped)
-      return moved
-    })
-  }
-
-  /**
-   * Reports, once for each kind, that a walk of the directory met entries' files this
-   * configuration does not read, which are invisible (never read, listed or moved): encrypted
-   * files sealed by none of the configured keys (most often a key missing from the
-   * configuration), and, encrypted outside a transition, unencrypted ones. Found where the
-   * directory is walked anyway: opening never scans it. The counts, never the names.
-   */
-  #reportSkipped(counts: { foreign: number; plain: number }): void {
-    const { foreign, plain } = counts
-    const filesAre = (count: number) => (count === 1 ? 'file is' : 'files are')
-    const report = (what: 'foreign' | 'plain', count: number, message: string) => {
-      if (count === 0 || this.#reportedSkipped.has(what)) return
-      this.#reportedSkipped.add(what)
-      this.#options.logger.warn({ [`${what}Files`]: count }, message)
-    }
-    report(
-      'foreign',
-      foreign,
-      `${foreign} encrypted ${filesAre(foreign)} sealed by none of the configured keys: ${foreign === 1 ? 'it is' : 'they are'} skipped (encrypted under another key? add it to \`encryption.keys\`)`,
-    )
-    report(
-      'plain',
-      plain,
-      `${plain} unencrypted ${filesAre(plain)} not read: encrypted, an unencrypted file is read only during \`transition: 'encrypting'\` (the command line's encrypt)`,
-    )
+    return this.#walks.rekey()
   }
 
   /**
    * Counters since the repository was created, and the cache's size now.
    */
   stats(): RepositoryStats {
-    return { ...this.#counters, cacheEntries: this.#cache.size, cacheBytes: this.#cache.bytes }
+    const { cacheEntries, cacheBytes, ...files } = this.#files.stats()
+    return { ...files, skipped: this.#skipped, ...this.#walks.stats(), cacheEntries, cacheBytes }
   }
 
   /**
@@ -584,21 +453,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     }
   }
 
-  async *#entryStats(): AsyncIterableIterator<[string, string, fs.Stats]> {
+  #entries(): AsyncIterableIterator<[string, string, fs.Stats]> {
     this.#assertOpen()
-    // A converted legacy file is listed under the file of the entry it became.
-    const migrate =
-      this.#legacy &&
-      (async (key: string) =>
-        (await this.#migrate(key)) === 'migrated' ? this.path(key) : undefined)
-    const skipped = { foreign: 0, plain: 0 }
-    yield* readEntryStats(
-      this.directory,
-      (name) => this.#files.file(name),
-      (name, file) => this.#files.keyOf(name, file, (what) => skipped[what]++),
-      migrate,
-    )
-    this.#reportSkipped(skipped)
+    return this.#walks.entries()
   }
 
   /** The file of `key`, after checking the key and that the repository is open. */

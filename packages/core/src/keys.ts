@@ -58,15 +58,6 @@ export function isSealedName(name: string): boolean {
 }
 
 /**
- * The key of a file that @itrocks/fastify-file-session-store 0.3 named `<key>`, with no
- * extension: only a safe key can be one, so such a name never has a `.` (no temp, quarantined
- * or `.json` file) nor a separator, and never names anything outside the directory.
- */
-export function legacyFileNameToKey(name: string): string | undefined {
-  return SAFE_KEY.test(name) && keyToFileName(name) !== undefined ? name : undefined
-}
-
-/**
  * `.<name>.h<pid space>.<pid>.<unique>.tmp`; the pid space is missing from the names of
  * earlier versions, which read the names of this one as theirs (the pid space is in `<name>`
  * for them).

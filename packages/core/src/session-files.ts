@@ -1,14 +1,13 @@
 /**
  * Sessions in files, for any session framework: what every session adapter (the Fastify one,
  * the Express one) does, with promises, so that each adapter is only its framework's bridge
- * (callbacks through {@link settle}, its session and cookie types, its base class). Here:
- * options and their defaults (durations in milliseconds, a `ttl` that looks like seconds
- * reported), the session <-> record mapping of sessions.ts, the memory of loaded and destroyed
- * ids that makes a logout hold against saves in flight, the files of the store an adapter
- * replaces, and errors and log lines that name a session by fingerprint only.
+ * (callbacks through {@link settle}, its session and cookie types, its base class, and which
+ * earlier store's files it reads). Here: options and their defaults (durations in milliseconds,
+ * a `ttl` that looks like seconds reported), the session <-> record mapping of sessions.ts, the
+ * memory of loaded and destroyed ids that makes a logout hold against saves in flight, and
+ * errors and log lines that name a session by fingerprint only.
  */
 import { JsonFileRepositoryError } from './errors'
-import { isExpired } from './expiry'
 import { JsonFileRepository } from './json-file-repository'
 import {
   type CacheOptions,
@@ -20,13 +19,7 @@ import {
   warningLogger,
 } from './options'
 import { fingerprint, redactError, redactLogger } from './redaction'
-import {
-  legacySessions,
-  recordToSession,
-  type SessionRecord,
-  sessionFileStoreSessions,
-  toSessionRecord,
-} from './sessions'
+import { recordToSession, type SessionRecord, toSessionRecord } from './sessions'
 import type { LegacyFormat, MigrationReport, RepositoryEntry } from './types'
 
 /**
@@ -97,22 +90,13 @@ export interface SessionFilesOptions
    */
   allowSharedDirectory?: boolean
   /**
-   * Read the session files of the store this one replaces (which one is the adapter's choice,
-   * see {@link EarlierStore}), each converted the first time it is met. `false` once none is
-   * left saves the look for one.
+   * Read the session files of the store this one replaces (which one is the adapter's choice:
+   * see `SessionFiles`' `earlier`), each converted the first time it is met. `false` once none
+   * is left saves the look for one.
    * @default true
    */
   legacyFiles?: boolean
 }
-
-/**
- * The store whose files an adapter reads (the `legacyFiles` option):
- * - `'@itrocks/fastify-file-session-store@0.3'`: `<directory>/<id>` (no extension), converted
- *   to `<id>.json` by the repository;
- * - `'session-file-store@1'`: `<directory>/<id>.json` with a `__lastAccess` and no expiry on
- *   the file, converted in place when read (see {@link SessionFiles.get}).
- */
-export type EarlierStore = '@itrocks/fastify-file-session-store@0.3' | 'session-file-store@1'
 
 /** A session with its id and last save, as a listing gives it. */
 export interface StoredSessionRecord<S = SessionRecord> {
@@ -153,8 +137,6 @@ export class SessionFiles<S = SessionRecord> {
   /** The logger given, wrapped so that it names sessions by fingerprint. */
   readonly logger: Logger
   readonly #ttl: number
-  /** The files of session-file-store, read where the store's own are (see `get`). */
-  readonly #unstamped: LegacyFormat | undefined
   /**
    * The ids this process loaded (`get` found them) in the last {@link REQUEST_LIFETIME}, and
    * those it destroyed in the last {@link DESTROYED_LIFETIME}, with when, oldest first (each a
@@ -171,14 +153,15 @@ export class SessionFiles<S = SessionRecord> {
   /**
    * Opens (and creates when missing) the directory of the session files.
    * @param options The directory of the session files, or the options.
-   * @param earlier Whose files `legacyFiles` reads.
+   * @param earlier The format of the files of the store the adapter replaces, for a `ttl` (see
+   *   `legacySessions` and `sessionFileStoreSessions`): what `legacyFiles` reads.
    * @throws {TypeError} When the directory or an option is invalid, or an option is unknown (the
    *   message suggests the closest known name: "did you mean `pruneInterval`?").
    * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be created, or a file
    *   is where it should be; `ERR_UNSAFE_DIRECTORY` when another user could write it (see
    *   `allowSharedDirectory`).
    */
-  constructor(options: string | SessionFilesOptions, earlier: EarlierStore) {
+  constructor(options: string | SessionFilesOptions, earlier: (ttl: number) => LegacyFormat) {
     const given = typeof options === 'string' ? { directory: options } : (options ?? {})
     if (typeof given !== 'object') {
       throw new TypeError(
@@ -195,9 +178,6 @@ export class SessionFiles<S = SessionRecord> {
     if (legacyFiles !== undefined && typeof legacyFiles !== 'boolean') {
       throw new TypeError(`\`legacyFiles\` must be a boolean, got ${show(legacyFiles)}`)
     }
-    const legacy = legacyFiles !== false
-    const renamed = legacy && earlier === '@itrocks/fastify-file-session-store@0.3'
-    this.#unstamped = legacy && !renamed ? sessionFileStoreSessions(this.#ttl) : undefined
     // Session ids are credentials: whatever the repository reports names them by fingerprint.
     this.logger = redactLogger(passed.logger ?? warningLogger('FileStore'))
     this.repository = new JsonFileRepository(directory, {
@@ -206,7 +186,7 @@ export class SessionFiles<S = SessionRecord> {
       touchAfter: touchAfter ?? 60_000,
       pruneInterval: pruneInterval ?? 600_000,
       maxFileSize: passed.maxFileSize ?? 1024 * 1024,
-      ...(renamed ? { legacyFiles: legacySessions(this.#ttl) } : {}),
+      ...(legacyFiles !== false ? { legacyFiles: earlier(this.#ttl) } : {}),
     })
     this.directory = directory
     if (this.#ttl < SHORT_TTL) {
@@ -231,8 +211,8 @@ export class SessionFiles<S = SessionRecord> {
 
   /**
    * A session as its framework gets it (the file's expiry in `cookie.expires`): `null` when it
-   * is missing, expired, corrupt or its id cannot name a file. A file of session-file-store is
-   * converted to the store's own format here (or removed when it has expired).
+   * is missing, expired, corrupt or its id cannot name a file. A file of the earlier store is
+   * converted to the store's own format (or removed when it has expired) by the repository.
    * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be read (or converted),
    *   `ERR_CLOSED`.
    */
@@ -242,8 +222,6 @@ export class SessionFiles<S = SessionRecord> {
       (entry) => {
         if (!entry) return null
         remember(this.#loaded, sessionId, REQUEST_LIFETIME)
-        // Its errors (of the write or delete it makes) must name the session by fingerprint too.
-        if (entry.expiresAt === undefined && this.#unstamped) return redacted(this.#convert(entry))
         return this.#toSession(sessionId, entry) as S | null
       },
       (error: unknown) => {
@@ -334,8 +312,7 @@ export class SessionFiles<S = SessionRecord> {
    * @throws {TypeError} With the option `legacyFiles: false`.
    */
   migrate(): Promise<MigrationReport> {
-    if (!this.#unstamped) return redacted(this.repository.migrate())
-    return redacted(this.#migrateUnstamped())
+    return redacted(this.repository.migrate())
   }
 
   /**
@@ -361,34 +338,6 @@ export class SessionFiles<S = SessionRecord> {
     if (!session)
       this.#warn(`The file of session ${fingerprint(sessionId)} holds no session object`)
     return session
-  }
-
-  /**
-   * A session-file-store file, read (`entry`) with no expiry on it: written again as the store's
-   * own (its expiry on the file, as session-file-store judged it), or removed when expired.
-   */
-  async #convert(entry: RepositoryEntry<SessionRecord>): Promise<S | null> {
-    const converted = (this.#unstamped as LegacyFormat).convert(entry.value, entry.changedAt)
-    if (!converted) return this.#toSession(entry.key, entry) as S | null
-    const value = converted.value as SessionRecord
-    const { expiresAt } = converted
-    if (isExpired(expiresAt)) {
-      await this.repository.delete(entry.key)
-      return null
-    }
-    await this.repository.set(entry.key, value, { expiresAt, update: true })
-    return recordToSession({ value, expiresAt }) as S | null
-  }
-
-  async #migrateUnstamped(): Promise<MigrationReport> {
-    const report: MigrationReport = { migrated: 0, superseded: 0, expired: 0, corrupt: 0 }
-    for await (const info of this.repository.list()) {
-      if (info.expiresAt !== undefined) continue
-      const session = await this.get(info.key)
-      if (session) report.migrated++
-      else report.expired++
-    }
-    return report
   }
 
   async #destroy(sessionId: string): Promise<void> {

@@ -4,13 +4,10 @@
  * session adapter, the Redis export and the command line:
  * - {@link toSessionRecord}: the record stored, the session's JSON without `cookie.expires`
  *   (which moves on every rolling request), its expiry kept as the file's instead;
- * - {@link recordToSession}: the session back from a stored entry;
- * - {@link legacySessions}: the files of @itrocks/fastify-file-session-store 0.3 (the whole
- *   session JSON in a file named `<id>`), read through the `legacyFiles` option;
- * - {@link sessionFileStoreSessions}: the files of session-file-store 1 (the session JSON with a
- *   `__lastAccess` in `<id>.json`, with an ordinary modification time: no expiry stamped).
+ * - {@link recordToSession}: the session back from a stored entry.
+ * The sessions of earlier stores are earlier-stores.ts's.
  */
-import type { LegacyFormat, RepositoryEntry } from './types'
+import type { RepositoryEntry } from './types'
 
 /** What is stored of a session: its JSON, with no `cookie.expires` unless it is `null`. */
 export type SessionRecord = Record<string, unknown> & { cookie?: Record<string, unknown> }
@@ -59,45 +56,7 @@ export function recordToSession(
   return record as SessionRecord
 }
 
-/**
- * The files of @itrocks/fastify-file-session-store 0.3: a session expires when its
- * `cookie.expires` says, or, without one, `ttl` ms after the file was last written. A file whose
- * JSON is not an object holds no session.
- * @throws Never.
- */
-export function legacySessions(ttl: number): LegacyFormat {
-  return {
-    convert(value, writtenAt) {
-      if (!isObject(value)) return undefined
-      const { record, expiresAt } = toSessionRecord(value, value.cookie, writtenAt + ttl)
-      return { value: record, expiresAt }
-    },
-  }
-}
-
-/**
- * The files of session-file-store 1: a session expires as that store decided, `originalMaxAge`
- * (else `ttl`) ms after its `__lastAccess` (which is left out of the record); a file without
- * one by its cookie's `expires`, else `ttl` ms after it was written. A file whose JSON is not
- * an object holds no session.
- * @throws Never.
- */
-export function sessionFileStoreSessions(ttl: number): LegacyFormat {
-  return {
-    convert(value, writtenAt) {
-      if (!isObject(value)) return undefined
-      const { __lastAccess: lastAccess, ...session } = value
-      const { record, expiresAt } = toSessionRecord(session, session.cookie, writtenAt + ttl)
-      if (typeof lastAccess !== 'number' || !Number.isFinite(lastAccess)) {
-        return { value: record, expiresAt }
-      }
-      const maxAge = isObject(session.cookie) ? session.cookie.originalMaxAge : undefined
-      const lifetime = typeof maxAge === 'number' && maxAge > 0 ? maxAge : ttl
-      return { value: record, expiresAt: lastAccess + lifetime }
-    },
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
+/** Whether `value` is a JSON object (not `null`, not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

@@ -38,6 +38,14 @@ export type EntryInfo = Omit<RepositoryEntry<unknown>, 'value'>
 /** How to read the files of an earlier store (the `legacyFiles` option). */
 export interface LegacyFormat {
   /**
+   * Where the earlier store's files are: `false` for `<key>` with no extension, each converted
+   * into a new `<key>.json` beside it (as @itrocks/fastify-file-session-store 0.3 named them);
+   * `true` for this repository's own unencrypted names, `<key>.json`, with no expiry on their
+   * modification time, each written again where it is (as session-file-store named them).
+   * @default false
+   */
+  inPlace?: boolean
+  /**
    * The value and the expiry (ms since the epoch, `undefined` for never) that the JSON of a
    * legacy file stands for, or `undefined` when it holds no entry: the file is then moved aside
    * as a corrupt one.
@@ -86,6 +94,3 @@ export interface RepositoryStats {
   /** Bytes counted in the cache now. */
   cacheBytes: number
 }
-
-/** The counters a repository keeps; the cache's two come from the cache itself. */
-export type Counters = Omit<RepositoryStats, 'cacheEntries' | 'cacheBytes'>

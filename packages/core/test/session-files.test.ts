@@ -5,13 +5,13 @@
 import { describeSessionFiles } from '@json-file-repository/test-helpers'
 import {
   JsonFileRepositoryError,
+  legacySessions,
   SessionFiles,
   type SessionFilesOptions,
 } from 'json-file-repository'
 
 describeSessionFiles(
   'SessionFiles',
-  (options) =>
-    new SessionFiles(options as SessionFilesOptions, '@itrocks/fastify-file-session-store@0.3'),
+  (options) => new SessionFiles(options as SessionFilesOptions, legacySessions),
   JsonFileRepositoryError,
 )

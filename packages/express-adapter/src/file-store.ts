@@ -6,6 +6,7 @@ import {
   type SessionFilesOptions,
   type SessionRecord,
   type StoredSessionRecord,
+  sessionFileStoreSessions,
   settle,
 } from 'json-file-repository'
 
@@ -66,7 +67,7 @@ export class FileStore extends Store {
    */
   constructor(options: string | FileStoreOptions) {
     super()
-    this.#files = new SessionFiles(options, 'session-file-store@1')
+    this.#files = new SessionFiles(options, sessionFileStoreSessions)
     this.directory = this.#files.directory
     this.repository = this.#files.repository
   }

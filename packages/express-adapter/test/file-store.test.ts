@@ -14,7 +14,7 @@ import {
   JsonFileRepositoryError,
 } from 'express-file-session-store'
 import session, { Store } from 'express-session'
-import { SessionFiles } from 'json-file-repository'
+import { SessionFiles, sessionFileStoreSessions } from 'json-file-repository'
 import sessionFileStore from 'session-file-store'
 import {
   Browser,
@@ -154,7 +154,7 @@ describe('express-session', () => {
   test("an error converting a session-file-store file names the session by fingerprint in the core's promise API too", async () => {
     const files = new SessionFiles(
       { directory, maxFileSize: 200, fsync: false },
-      'session-file-store@1',
+      sessionFileStoreSessions,
     )
     closing.push(() => files.close())
     // Under 200 bytes in the file; JSON.stringify spells each 1e9 out, which takes it over.

@@ -2,6 +2,7 @@ import type { SessionStore } from '@fastify/session'
 import type { Session } from 'fastify'
 import {
   type JsonFileRepository,
+  legacySessions,
   type MigrationReport,
   SessionFiles,
   type SessionFilesOptions,
@@ -64,7 +65,7 @@ export class FileStore implements SessionStore {
    *   `allowSharedDirectory`).
    */
   constructor(options: string | FileStoreOptions) {
-    this.#files = new SessionFiles(options, '@itrocks/fastify-file-session-store@0.3')
+    this.#files = new SessionFiles(options, legacySessions)
     this.directory = this.#files.directory
     this.repository = this.#files.repository
   }

@@ -1,6 +1,7 @@
 import fs from 'node:fs'
+import { legacyFileNameToKey } from '../earlier-stores/formats'
 import { isExpired } from '../expiry'
-import { isQuarantineName, legacyFileNameToKey, tempFileWriter } from '../keys'
+import { isQuarantineName, tempFileWriter } from '../keys'
 import type { EntryInfo } from '../types'
 import { type Command, print, showKey, time } from './command'
 

@@ -1,0 +1,218 @@
+/**
+ * What the repository does to the whole directory, one name at a time with flat memory (see
+ * directory.ts): listing the entries, pruning what has expired or was left behind, removing
+ * every form of every entry, moving entries to the current form, converting an earlier store's
+ * files. Each name goes to whoever knows it: an entry's file to `EntryFiles` (in the key's
+ * queue when it writes), an earlier store's to `EarlierFiles`, temp and quarantined files are
+ * this file's. Opening a repository never walks the directory: only these calls do.
+ */
+import type fs from 'node:fs'
+import { isStaleQuarantine, isStaleTemp, readNames, visitNames } from './directory'
+import type { EarlierFiles } from './earlier-stores/earlier-files'
+import type { EntryFiles } from './entry-files'
+import { errorCode, ioError } from './errors'
+import { lstat, unlink } from './file-io'
+import { fileNameToKey, isQuarantineName, isSealedName, tempFileWriter } from './keys'
+import type { NormalizedOptions } from './options'
+import type { MigrationReport, RepositoryStats } from './types'
+import type { WriteQueue } from './write-queue'
+
+/** How many files a walk stats, moves or removes at once. */
+const CONCURRENCY = 32
+
+/** Entries' files a walk met that this configuration does not read (see `#reportSkipped`). */
+type Skipped = { foreign: number; plain: number }
+
+export class DirectoryWalks {
+  readonly #directory: string
+  readonly #files: EntryFiles
+  readonly #earlier: EarlierFiles | undefined
+  readonly #queue: WriteQueue<unknown, unknown>
+  readonly #options: NormalizedOptions
+  /** Whether the repository was closed: a walk then stops at the next name. */
+  readonly #closed: () => boolean
+  readonly #counters = { tempFilesRemoved: 0, quarantinedRemoved: 0 }
+  /** The kinds of files not read that were reported (once each: see `#reportSkipped`). */
+  readonly #reportedSkipped = new Set<keyof Skipped>()
+
+  constructor(
+    directory: string,
+    files: EntryFiles,
+    earlier: EarlierFiles | undefined,
+    queue: WriteQueue<unknown, unknown>,
+    options: NormalizedOptions,
+    closed: () => boolean,
+  ) {
+    this.#directory = directory
+    this.#files = files
+    this.#earlier = earlier
+    this.#queue = queue
+    this.#options = options
+    this.#closed = closed
+  }
+
+  /** The counters of what `prune()` removed that was no entry. */
+  stats(): Pick<RepositoryStats, 'tempFilesRemoved' | 'quarantinedRemoved'> {
+    return { ...this.#counters }
+  }
+
+  /**
+   * `[key, file, stats]` of every entry's regular file (by `lstat`: a symlink or a directory
+   * with an entry's name is not one), streamed. An earlier store's file is converted when met,
+   * and the entry it became listed (once, whether the stream then meets its new file or not).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the directory cannot be listed or a file
+   *   cannot be read or stat'ed.
+   */
+  async *entries(): AsyncIterableIterator<[string, string, fs.Stats]> {
+    const skipped: Skipped = { foreign: 0, plain: 0 }
+    const converted = new Set<string>()
+    for await (const name of readNames(this.#directory)) {
+      let file = this.#files.file(name)
+      let key = await this.#files.keyOf(name, file, (what) => skipped[what]++)
+      if (key === undefined) {
+        key = await this.#earlier?.convertName(name)
+        if (key === undefined) continue
+        converted.add(key)
+        file = this.#files.fileOf(key)
+      } else if (converted.has(key)) continue
+      let stats: fs.Stats
+      try {
+        stats = await lstat(file)
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') continue
+        throw ioError('read', key, file, error)
+      }
+      if (stats.isFile()) yield [key, file, stats]
+    }
+    this.#reportSkipped(skipped)
+  }
+
+  /**
+   * Removes the files of expired entries (from `stat` alone, see `EntryFiles.pruneExpired`),
+   * temp files left by writers that crashed, files moved aside more than 7 days before, and
+   * earlier stores' files that have expired.
+   * @returns How many expired entries were removed.
+   * @throws {JsonFileRepositoryError} `ERR_IO`.
+   */
+  prune(): Promise<number> {
+    const now = Date.now()
+    return this.#visit(async (name) => {
+      // Whichever form an entry is in, and whatever key named it: `stat` alone decides.
+      const key = fileNameToKey(name)
+      if (key !== undefined || isSealedName(name)) {
+        return Number(await this.#files.pruneExpired(key, this.#files.file(name), now))
+      }
+      if (tempFileWriter(name) !== undefined) await this.#pruneTemp(name, now)
+      else if (isQuarantineName(name)) await this.#pruneQuarantined(name, now)
+      else if (await this.#earlier?.prune(name)) return 1
+      return 0
+    })
+  }
+
+  /**
+   * Removes the files no key of this configuration reads, which a later configuration would
+   * (see `JsonFileRepository.clear`): unencrypted ones when encrypted, those of keys no longer
+   * configured, earlier stores' files not yet converted.
+   * @returns How many files were removed.
+   * @throws {JsonFileRepositoryError} `ERR_IO`.
+   */
+  clearLeftovers(): Promise<number> {
+    const leftover = (name: string) =>
+      fileNameToKey(name) !== undefined ||
+      isSealedName(name) ||
+      this.#earlier?.isLeftover(name) === true
+    return this.#visit(async (name) =>
+      Number(leftover(name) && (await this.#files.removeFile(name))),
+    )
+  }
+
+  /**
+   * Moves every entry stored in another form than the current one to it (see
+   * `JsonFileRepository.rekey`), each in its key's queue.
+   * @returns How many entries were moved.
+   * @throws {JsonFileRepositoryError} `ERR_IO`.
+   */
+  async rekey(): Promise<number> {
+    const [current] = this.#options.forms
+    const skipped: Skipped = { foreign: 0, plain: 0 }
+    const moved = await this.#visit(async (name) => {
+      const key = await this.#files.keyOf(name, this.#files.file(name), (what) => skipped[what]++)
+      if (key === undefined || current.name(key) === name) return 0
+      return Number(await this.#queue.run(key, () => this.#files.move(key, name)))
+    })
+    this.#reportSkipped(skipped)
+    return moved
+  }
+
+  /**
+   * Converts every earlier store's file now (see `JsonFileRepository.migrate`).
+   * @throws {JsonFileRepositoryError} `ERR_IO`.
+   */
+  migrate(earlier: EarlierFiles): Promise<MigrationReport> {
+    return earlier.migrate((visit) => this.#visit(visit))
+  }
+
+  #visit(visit: (name: string) => Promise<number>): Promise<number> {
+    // close() is waiting: stop here rather than walk the rest of the directory.
+    return visitNames(this.#directory, CONCURRENCY, this.#closed, visit)
+  }
+
+  /**
+   * Removes the temp file `name` if a writer that crashed left it (see `isStaleTemp`); never
+   * one this instance is writing.
+   */
+  async #pruneTemp(name: string, now: number): Promise<void> {
+    const file = this.#files.file(name)
+    if (this.#files.isWriting(file)) return
+    try {
+      if (isStaleTemp(name, now - (await lstat(file)).ctimeMs)) {
+        await unlink(file)
+        this.#counters.tempFilesRemoved++
+      }
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
+    }
+  }
+
+  /**
+   * Removes the file `name` if it was moved aside long enough ago (see `isStaleQuarantine`).
+   * A directory moved aside is left alone: it is not ours to empty.
+   */
+  async #pruneQuarantined(name: string, now: number): Promise<void> {
+    if (!isStaleQuarantine(name, now)) return
+    const file = this.#files.file(name)
+    try {
+      if (!(await lstat(file)).isFile()) return
+      await unlink(file)
+      this.#counters.quarantinedRemoved++
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
+    }
+  }
+
+  /**
+   * Reports, once for each kind, that a walk of the directory met entries' files this
+   * configuration does not read, which are invisible (never read, listed or moved): encrypted
+   * files sealed by none of the configured keys (most often a key missing from the
+   * configuration), and, encrypted outside a transition, unencrypted ones. Found where the
+   * directory is walked anyway: opening never scans it. The counts, never the names.
+   */
+  #reportSkipped({ foreign, plain }: Skipped): void {
+    const filesAre = (count: number) => (count === 1 ? 'file is' : 'files are')
+    const report = (what: keyof Skipped, count: number, message: string) => {
+      if (count === 0 || this.#reportedSkipped.has(what)) return
+      this.#reportedSkipped.add(what)
+      this.#options.logger.warn({ [`${what}Files`]: count }, message)
+    }
+    report(
+      'foreign',
+      foreign,
+      `${foreign} encrypted ${filesAre(foreign)} sealed by none of the configured keys: ${foreign === 1 ? 'it is' : 'they are'} skipped (encrypted under another key? add it to \`encryption.keys\`)`,
+    )
+    report(
+      'plain',
+      plain,
+      `${plain} unencrypted ${filesAre(plain)} not read: encrypted, an unencrypted file is read only during \`transition: 'encrypting'\` (the command line's encrypt)`,
+    )
+  }
+}
