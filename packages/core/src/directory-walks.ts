@@ -9,9 +9,12 @@
 import type fs from 'node:fs'
 import { isStaleQuarantine, isStaleTemp, readNames, visitNames } from './directory'
 import type { EarlierFiles } from './earlier-stores/earlier-files'
+import { sealedBy } from './encryption'
 import type { EntryFiles } from './entry-files'
 import { errorCode, ioError } from './errors'
-import { lstat, unlink } from './file-io'
+import { isExpired, mtimeToExpiry } from './expiry'
+import { lstat, signature, unlink } from './file-io'
+import { expiryOf, formOfName, parse } from './format'
 import { fileNameToKey, isQuarantineName, isSealedName, tempFileWriter } from './keys'
 import type { NormalizedOptions } from './options'
 import type { MigrationReport, RepositoryStats } from './types'
@@ -68,7 +71,7 @@ export class DirectoryWalks {
     const converted = new Set<string>()
     for await (const name of readNames(this.#directory)) {
       let file = this.#files.file(name)
-      let key = await this.#files.keyOf(name, file, (what) => skipped[what]++)
+      let key = await this.#keyOf(name, file, (what) => skipped[what]++)
       if (key === undefined) {
         key = await this.#earlier?.convertName(name)
         if (key === undefined) continue
@@ -99,9 +102,8 @@ export class DirectoryWalks {
     return this.#visit(async (name) => {
       // Whichever form an entry is in, and whatever key named it: `stat` alone decides.
       const key = fileNameToKey(name)
-      if (key !== undefined || isSealedName(name)) {
-        return Number(await this.#files.pruneExpired(key, this.#files.file(name), now))
-      }
+      if (key !== undefined || isSealedName(name))
+        return Number(await this.#pruneExpired(key, name, now))
       if (tempFileWriter(name) !== undefined) await this.#pruneTemp(name, now)
       else if (isQuarantineName(name)) await this.#pruneQuarantined(name, now)
       else if (await this.#earlier?.prune(name)) return 1
@@ -136,9 +138,9 @@ export class DirectoryWalks {
     const [current] = this.#options.forms
     const skipped: Skipped = { foreign: 0, plain: 0 }
     const moved = await this.#visit(async (name) => {
-      const key = await this.#files.keyOf(name, this.#files.file(name), (what) => skipped[what]++)
+      const key = await this.#keyOf(name, this.#files.file(name), (what) => skipped[what]++)
       if (key === undefined || current.name(key) === name) return 0
-      return Number(await this.#queue.run(key, () => this.#files.move(key, name)))
+      return Number(await this.#queue.run(key, () => this.#move(key, name)))
     })
     this.#reportSkipped(skipped)
     return moved
@@ -150,6 +152,107 @@ export class DirectoryWalks {
    */
   migrate(earlier: EarlierFiles): Promise<MigrationReport> {
     return earlier.migrate((visit) => this.#visit(visit))
+  }
+
+  /**
+   * The key of the entry the file `name` holds, `undefined` when it holds none. For a name
+   * made of its key, from the name alone; for a hashed name, by reading and opening the file
+   * (within the limits of `read`). Calls `skipped` for an entry's file this configuration does
+   * not read: sealed by none of the keys configured (`'foreign'`), or unencrypted while
+   * encrypted outside a transition (`'plain'`).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be read.
+   */
+  async #keyOf(
+    name: string,
+    file: string,
+    skipped: (what: keyof Skipped) => void,
+  ): Promise<string | undefined> {
+    const form = formOfName(this.#options.forms, name)
+    if (form === undefined) {
+      // Encrypted with no key configured, or plain while encrypted: neither is read.
+      if (isSealedName(name)) skipped('foreign')
+      else if (fileNameToKey(name) !== undefined) skipped('plain')
+      return undefined
+    }
+    // A plain name is its key: decoding it reads nothing.
+    if (!form.sealed) return form.decode(name, '').key
+    const sealedByOther = (text: string) => {
+      const id = sealedBy(text)
+      if (id !== undefined && !form.keyIds?.includes(id)) skipped('foreign')
+    }
+    return (await this.#payload(name, file, sealedByOther))?.key
+  }
+
+  /**
+   * What the file `name` holds, `undefined` when it is no entry's of this configuration's
+   * forms, missing, not a file we may read, or bad (then told to `failed`, with its text).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be read.
+   */
+  async #payload(name: string, file: string, failed?: (text: string) => void) {
+    const form = formOfName(this.#options.forms, name)
+    const result = form && (await this.#files.read('', file))
+    if (!form || result === undefined || 'notAFile' in result) return undefined
+    try {
+      return { ...form.decode(name, result.text), stats: result.stats, sealed: form.sealed }
+    } catch {
+      failed?.(result.text)
+      return undefined
+    }
+  }
+
+  /**
+   * Removes the file `name` (of `key`, `undefined` for a hashed name) if `lstat` says, now,
+   * that it is an expired entry: no file is opened, but a sealed file whose time says "never",
+   * which whoever can write the directory can set with `touch`, is opened for the expiry sealed
+   * in it.
+   * @returns Whether it removed the file.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be stat'ed, read or removed.
+   */
+  async #pruneExpired(key: string | undefined, name: string, now: number): Promise<boolean> {
+    const file = this.#files.file(name)
+    let stats: fs.Stats
+    try {
+      stats = await lstat(file)
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false
+      throw ioError('prune', key ?? '', file, error)
+    }
+    if (!stats.isFile()) return false
+    const expiresAt = mtimeToExpiry(stats.mtimeMs)
+    if (expiresAt === undefined && isSealedName(name)) {
+      const payload = await this.#payload(name, file)
+      if (!payload || !isExpired(payload.sealedExpiry, now)) return false
+      return this.#files.removeExpired(payload.key, file, signature(payload.stats))
+    }
+    return isExpired(expiresAt, now) && this.#files.removeExpired(key, file)
+  }
+
+  /**
+   * Moves the entry of `key` in the file `name` (of another form) to its current file, keeping
+   * its expiry, then removes the old file unless it changed since it was read. The new file is
+   * linked only while the old one is still the version read (a logout that removed it wins)
+   * and no current file is there (a current file is newer: then only the old file goes). An
+   * unencrypted file planted since `encryption.since` is not moved (see `isPlainReadable`).
+   * @returns Whether the old file held a live entry of `key` to move.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read, written or removed,
+   *   or the directory flushed.
+   */
+  async #move(key: string, name: string): Promise<boolean> {
+    const file = this.#files.file(name)
+    const payload = await this.#payload(name, file)
+    const target = this.#options.forms[0].name(key)
+    if (!payload || payload.key !== key || target === undefined || target === name) return false
+    if (!payload.sealed && !this.#files.isPlainReadable(payload.stats)) return false
+    const expiresAt = expiryOf(mtimeToExpiry(payload.stats.mtimeMs), payload)
+    if (isExpired(expiresAt) || !isJson(payload.json)) return false
+    const seen = signature(payload.stats)
+    await this.#files.write(key, this.#files.file(target), payload.json, expiresAt, {
+      exclusive: true,
+      from: { file, seen },
+    })
+    await this.#files.removeIfUnchanged(key, file, seen)
+    await this.#files.syncDirectory('move', key, file)
+    return true
   }
 
   #visit(visit: (name: string) => Promise<number>): Promise<number> {
@@ -214,5 +317,14 @@ export class DirectoryWalks {
       plain,
       `${plain} unencrypted ${filesAre(plain)} not read: encrypted, an unencrypted file is read only during \`transition: 'encrypting'\` (the command line's encrypt)`,
     )
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    parse(text)
+    return true
+  } catch {
+    return false
   }
 }

@@ -9,14 +9,11 @@
  *   transition), sealed ones first; a write or a delete removes the other forms;
  * - a write retried once where the directory was removed or a directory stands in its place.
  */
-import { randomBytes } from 'node:crypto'
 import type fs from 'node:fs'
 import path from 'node:path'
-import { makeDirectory } from './directory'
-import { type DirectoryGuard, trustedOwners } from './directory-checks'
-import { DirectorySync } from './directory-sync'
-import { sealedBy, sealedSize } from './encryption'
-import { errorCode, ioError, JsonFileRepositoryError, showKey } from './errors'
+import type { DirectoryGuard } from './directory-checks'
+import { DirectoryFiles } from './directory-files'
+import { errorCode, ioError, JsonFileRepositoryError } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
   allOf,
@@ -29,52 +26,27 @@ import {
   lstat,
   open,
   READ_FLAGS,
-  type ReadLimits,
-  readRegularFile,
-  rename,
   type Signature,
   sameSignature,
   signature,
   stillSame,
   unlink,
-  writeFileAtomic,
 } from './file-io'
-import {
-  expiryOf,
-  type Form,
-  formOfName,
-  type Payload,
-  parse,
-  plainForm,
-  readOrder,
-} from './format'
-import {
-  fileNameToKey,
-  invalidKeyReason,
-  isSealedName,
-  quarantineFileName,
-  tempFileName,
-} from './keys'
+import { expiryOf, type Form, nameOf, type Payload, parse, plainForm, readOrder } from './format'
 import type { NormalizedOptions } from './options'
 import { type Snapshot, SnapshotCache } from './snapshot-cache'
 import type { RepositoryEntry, RepositoryStats } from './types'
 
 /** The counters of the I/O on entries' files (see `RepositoryStats`). */
-type FileCounters = Pick<
-  RepositoryStats,
-  'hits' | 'misses' | 'writes' | 'touches' | 'deletes' | 'quarantined'
->
+type FileCounters = Pick<RepositoryStats, 'writes' | 'touches' | 'deletes' | 'quarantined'>
 
 export class EntryFiles {
-  readonly #directory: string
-  /** The directory with a trailing separator: the path of a file is this plus its name. */
-  readonly #prefix: string
   readonly #options: NormalizedOptions
+  /** The I/O on the directory's files, by path. */
+  readonly #dir: DirectoryFiles
   readonly #cache: SnapshotCache
-  /** The I/O done since the repository was opened (see `RepositoryStats`). */
+  /** The I/O done since the repository was opened (the cache counts its hits and misses). */
   readonly #counters: FileCounters = {
-    hits: 0,
-    misses: 0,
     writes: 0,
     touches: 0,
     deletes: 0,
@@ -82,51 +54,24 @@ export class EntryFiles {
   }
   /** Whether a write for a key is queued or running: expired files are then left alone. */
   readonly #busy: (key: string) => boolean
-  /** Temp files this instance is writing now, so that `prune()` never removes them. */
-  readonly #writing = new Set<string>()
-  /** The files this instance is writing now: `prune()` leaves them, whatever their key. */
-  readonly #targets = new Set<string>()
-  readonly #tempPrefix = randomBytes(4).toString('hex')
-  #tempCounter = 0
-  /** The umask narrows the mode given to open(); only then is an explicit chmod needed. */
-  readonly #chmod: boolean
-  /** What a read refuses: too large a file, or another user's (unless the directory is shared). */
-  readonly #limits: ReadLimits
-  /** The same for an encrypted file, larger than the JSON it holds (see `sealedSize`). */
-  readonly #sealedLimits: ReadLimits
-  #warnedClampedTimes = false
-  /** With `fsync`: flushes the directory after a rename or an unlink, shared between calls. */
-  readonly #directorySync: DirectorySync | undefined
   /** The forms in the order reads try them (see `readOrder`). */
   readonly #readOrder: Form[]
-  /** Checks the directory again before a write when it was made again or replaced. */
-  readonly #guard: DirectoryGuard
-
   constructor(
     directory: string,
     options: NormalizedOptions,
     busy: (key: string) => boolean,
     guard: DirectoryGuard,
   ) {
-    this.#guard = guard
-    this.#directory = directory
-    this.#prefix = path.join(directory, path.sep)
     this.#options = options
+    this.#dir = new DirectoryFiles(directory, options, guard)
     this.#cache = new SnapshotCache(options.cache)
     this.#busy = busy
-    this.#chmod = (options.fileMode & process.umask()) !== 0
-    if (options.fsync) this.#directorySync = new DirectorySync(directory)
-    this.#limits = {
-      maxSize: options.maxFileSize,
-      owners: options.allowSharedDirectory ? undefined : trustedOwners(),
-    }
-    this.#sealedLimits = { ...this.#limits, maxSize: sealedSize(options.maxFileSize) }
     this.#readOrder = readOrder(options.forms)
   }
 
   /** The path of the file named `name` in the directory. */
   file(name: string): string {
-    return this.#prefix + name
+    return this.#dir.file(name)
   }
 
   /**
@@ -134,31 +79,18 @@ export class EntryFiles {
    * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY` when `key` cannot be stored.
    */
   fileOf(key: string): string {
-    const reason = invalidKeyReason(key)
-    const name = reason === undefined ? this.#options.forms[0].name(key) : undefined
-    if (name === undefined) {
-      throw new JsonFileRepositoryError(
-        'ERR_INVALID_KEY',
-        `Invalid key ${showKey(key)}: ${reason ?? 'too long for a file name'}`,
-        typeof key === 'string' ? { key } : {},
-      )
-    }
-    // No form's name ever yields a separator, `.` or `..`; this states the guarantee once more.
-    if (name.includes('/') || name.includes('\\')) {
-      throw new Error(`Key escaped the directory: ${name}`)
-    }
-    return this.#prefix + name
+    return this.#dir.file(nameOf(this.#options.forms[0], key))
   }
 
   /**
    * The snapshot of `key` in the cache if its current file, `file`, is still that version
-   * (checked with `lstat`, or less often with `revalidateAfter`), counted as a hit; `undefined`,
-   * counted as a miss, when the file must be read; `null` when it is gone.
+   * (checked with `lstat`, or less often with `revalidateAfter`); `undefined` when the file must
+   * be read; `null` when it is gone (see `SnapshotCache.validated`).
    * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be checked.
    */
   validated(key: string, file: string): Snapshot | null | undefined {
     try {
-      return this.#count(this.#cache.validated(key, file))
+      return this.#cache.validated(key, file)
     } catch (error) {
       throw ioError('read', key, file, error)
     }
@@ -170,16 +102,10 @@ export class EntryFiles {
    */
   async validatedAsync(key: string, file: string): Promise<Snapshot | null | undefined> {
     try {
-      return this.#count(await this.#cache.validatedAsync(key, file))
+      return await this.#cache.validatedAsync(key, file)
     } catch (error) {
       throw ioError('read', key, file, error)
     }
-  }
-
-  #count(cached: Snapshot | null | undefined): Snapshot | null | undefined {
-    if (cached) this.#counters.hits++
-    else if (cached === undefined) this.#counters.misses++
-    return cached
   }
 
   /**
@@ -201,8 +127,8 @@ export class EntryFiles {
   }
 
   /** The counters, and the cache's size now. */
-  stats(): FileCounters & { cacheEntries: number; cacheBytes: number } {
-    return { ...this.#counters, cacheEntries: this.#cache.size, cacheBytes: this.#cache.bytes }
+  stats(): FileCounters & ReturnType<SnapshotCache['stats']> {
+    return { ...this.#counters, ...this.#cache.stats() }
   }
 
   /**
@@ -279,62 +205,11 @@ export class EntryFiles {
   }
 
   /**
-   * Reads `file`, of `key`, within the limits of the options (see `readRegularFile`): an
-   * encrypted file may be as large as an entry of `maxFileSize` once encrypted.
+   * Reads `file`, of `key` (see `DirectoryFiles.read`).
    * @throws {JsonFileRepositoryError} `ERR_IO` for any failure but a missing file.
    */
-  async read(key: string, file: string): ReturnType<typeof readRegularFile> {
-    try {
-      const sealed = isSealedName(path.basename(file))
-      return await readRegularFile(file, sealed ? this.#sealedLimits : this.#limits)
-    } catch (error) {
-      throw ioError('read', key, file, error)
-    }
-  }
-
-  /**
-   * The key of the entry the file `name` holds, `undefined` when it holds none. For a name
-   * made of its key, from the name alone; for a hashed name, by reading and opening the file
-   * (within the limits of `read`). Calls `skipped` for an entry's file this configuration does
-   * not read: sealed by none of the keys configured (`'foreign'`), or unencrypted while
-   * encrypted outside a transition (`'plain'`).
-   * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be read.
-   */
-  async keyOf(
-    name: string,
-    file: string,
-    skipped?: (what: 'foreign' | 'plain') => void,
-  ): Promise<string | undefined> {
-    const form = formOfName(this.#options.forms, name)
-    if (form === undefined) {
-      // Encrypted with no key configured, or plain while encrypted: neither is read.
-      if (isSealedName(name)) skipped?.('foreign')
-      else if (fileNameToKey(name) !== undefined) skipped?.('plain')
-      return undefined
-    }
-    // A plain name is its key: decoding it reads nothing.
-    if (!form.sealed) return form.decode(name, '').key
-    const sealedByOther = (text: string) => {
-      const id = sealedBy(text)
-      if (id !== undefined && !form.keyIds?.includes(id)) skipped?.('foreign')
-    }
-    return (await this.#payload(name, file, form, sealedByOther))?.key
-  }
-
-  /**
-   * What the file `name` in `form` holds, `undefined` when missing, not a file we may read, or
-   * bad.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be read.
-   */
-  async #payload(name: string, file: string, form: Form, failed?: (text: string) => void) {
-    const result = await this.read('', file)
-    if (result === undefined || 'notAFile' in result) return undefined
-    try {
-      return { ...form.decode(name, result.text), stats: result.stats }
-    } catch {
-      failed?.(result.text)
-      return undefined
-    }
+  read(key: string, file: string): ReturnType<DirectoryFiles['read']> {
+    return this.#dir.read(key, file)
   }
 
   /**
@@ -359,8 +234,7 @@ export class EntryFiles {
     const others = this.#cache.get(key) === undefined ? this.#otherFiles(key) : []
     // Until the write is done the cache must not answer for this key.
     this.#cache.delete(key)
-    const name = path.basename(file)
-    const text = this.#options.forms[0].encode(key, name, json, expiresAt)
+    const text = this.#options.forms[0].encode(key, path.basename(file), json, expiresAt)
     const checks: Check[] = []
     if (update) checks.push(filesExist([file, ...others], true))
     // The file a move reads from is one of the others: it is checked by `from`.
@@ -372,93 +246,46 @@ export class EntryFiles {
         ),
       )
     if (from) checks.push(stillSame(from.file, from.seen))
-    const options = {
-      ...this.#writeOptions(expiryToMtime(expiresAt)),
-      exclusive,
-      ...(checks.length > 0 ? { check: allOf(checks) } : {}),
-    }
+    const mtime = expiryToMtime(expiresAt)
+    const check = checks.length > 0 ? allOf(checks) : undefined
     for (let attempt = 1; ; attempt++) {
-      // A directory made again since it was checked (by another user, say) is checked first.
-      await this.#guard.verify()
-      const temp = this.#prefix + tempFileName(name, this.#nextTempId())
-      this.#writing.add(temp)
-      this.#targets.add(file)
+      let stats: fs.Stats | undefined
       try {
-        const stats = await writeFileAtomic(file, temp, text, options)
-        if (stats === undefined) return false
-        this.#counters.writes++
-        const stored = mtimeToExpiry(stats.mtimeMs)
-        if (expiresAt !== undefined && stored !== expiresAt)
-          this.#warnClampedTimes(expiresAt, stats.mtimeMs)
-        // The expiry the file holds: it differs from `expiresAt` only where times are clamped.
-        const held = this.#options.forms[0].sealed ? expiresAt : stored
-        this.#cache.set(key, { json, signature: signature(stats), expiresAt: held })
-        for (const other of others) await this.#unlink(key, other)
-        await this.#directorySync?.sync()
-        return true
+        stats = await this.#dir.write(file, text, mtime, { exclusive, check })
       } catch (error) {
         const code = errorCode(error)
         if (exclusive && code === 'EEXIST') return false
+        if (error instanceof JsonFileRepositoryError) throw error
         if (attempt > 1 || (code !== 'ENOENT' && code !== 'EISDIR')) {
           throw ioError('write', key, file, error)
         }
         // The directory was removed under us: make it again. A directory sits where the file
         // goes: move it aside. Either way, try once more.
-        if (code === 'ENOENT') {
-          try {
-            makeDirectory(this.#directory, this.#options.directoryMode)
-          } catch (error) {
-            throw ioError('write', key, file, error)
-          }
-        } else await this.quarantine(key, file, 'a directory')
-      } finally {
-        this.#writing.delete(temp)
-        this.#targets.delete(file)
+        if (code === 'ENOENT') this.#dir.makeAgain(key, file)
+        else await this.quarantine(key, file, 'a directory')
+        continue
       }
+      if (stats === undefined) return false
+      this.#counters.writes++
+      const stored = mtimeToExpiry(stats.mtimeMs)
+      if (expiresAt !== undefined && stored !== expiresAt)
+        this.#dir.warnClampedTimes(expiresAt, stats.mtimeMs)
+      // The expiry the file holds: it differs from `expiresAt` only where times are clamped.
+      const held = this.#options.forms[0].sealed ? expiresAt : stored
+      this.#cache.set(key, { json, signature: signature(stats), expiresAt: held })
+      for (const other of others) await this.#unlink(key, other)
+      await this.#dir.syncDirectory('write', key, file)
+      return true
     }
-  }
-
-  /**
-   * Moves the entry of `key` in the file `name` (of another form) to its current file, keeping
-   * its expiry, then removes the old file unless it changed since it was read. The new file is
-   * linked only while the old one is still the version read (a logout that removed it wins)
-   * and no current file is there (a current file is newer: then only the old file goes). An
-   * unencrypted file planted since `encryption.since` is not moved (see `isPlainReadable`).
-   * @returns Whether the old file held a live entry of `key` to move.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read, written or removed,
-   *   or the directory flushed.
-   */
-  async move(key: string, name: string): Promise<boolean> {
-    const file = this.file(name)
-    const form = formOfName(this.#options.forms, name)
-    const payload = form && (await this.#payload(name, file, form))
-    const target = this.#options.forms[0].name(key)
-    if (!payload || payload.key !== key || target === undefined || target === name) return false
-    if (!form.sealed && !this.isPlainReadable(payload.stats)) return false
-    const expiresAt = expiryOf(mtimeToExpiry(payload.stats.mtimeMs), payload)
-    if (isExpired(expiresAt) || !isJson(payload.json)) return false
-    const seen = signature(payload.stats)
-    const targetFile = this.file(target)
-    await this.write(key, targetFile, payload.json, expiresAt, {
-      exclusive: true,
-      from: { file, seen },
-    })
-    await this.removeIfUnchanged(key, file, seen)
-    await this.syncDirectory('move', key, file)
-    return true
   }
 
   /**
    * Removes `file`, of `key`, unless it changed since it was seen with `seen` (another process
-   * may have written it again since).
+   * may have written it again since), without flushing the directory.
    * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
    */
   async removeIfUnchanged(key: string, file: string, seen: Signature): Promise<void> {
-    try {
-      if (sameSignature(await lstat(file), seen)) await unlink(file)
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw ioError('delete', key, file, error)
-    }
+    await this.#dir.removeIfUnchanged(key, file, seen)
   }
 
   /**
@@ -600,16 +427,11 @@ export class EntryFiles {
   }
 
   /**
-   * With `fsync`, flushes the directory, so that the renames and unlinks done before the call
-   * survive a power loss (see directory-sync.ts).
+   * With `fsync`, flushes the directory (see `DirectoryFiles.syncDirectory`).
    * @throws {JsonFileRepositoryError} `ERR_IO`, as a failure to `operation` the file of `key`.
    */
-  async syncDirectory(operation: string, key: string, file: string): Promise<void> {
-    try {
-      await this.#directorySync?.sync()
-    } catch (error) {
-      throw ioError(operation, key, file, error)
-    }
+  syncDirectory(operation: string, key: string, file: string): Promise<void> {
+    return this.#dir.syncDirectory(operation, key, file)
   }
 
   /**
@@ -621,38 +443,10 @@ export class EntryFiles {
       this.#cache.delete(key)
       return undefined
     }
-    await this.#removeExpired(key, file, seen).catch((error) => {
+    await this.removeExpired(key, file, seen).catch((error) => {
       this.#options.logger.debug?.({ err: error, key, file }, 'cannot remove an expired entry')
     })
     return undefined
-  }
-
-  /**
-   * Removes the file of `key` if `lstat` says, now, that it is an expired entry (no file is
-   * opened; but a sealed file whose time says "never", which whoever can write the directory
-   * can set with `touch`, is opened for the expiry sealed in it), for `prune()`.
-   * @returns Whether it removed the file.
-   */
-  async pruneExpired(key: string | undefined, file: string, now: number): Promise<boolean> {
-    if (this.#isBusy(key, file)) return false
-    let stats: fs.Stats
-    try {
-      stats = await lstat(file)
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return false
-      throw ioError('prune', key ?? '', file, error)
-    }
-    if (!stats.isFile()) return false
-    const expiresAt = mtimeToExpiry(stats.mtimeMs)
-    if (expiresAt === undefined && isSealedName(path.basename(file))) {
-      const name = path.basename(file)
-      const form = formOfName(this.#options.forms, name)
-      const payload = form && (await this.#payload(name, file, form))
-      if (!payload || !isExpired(payload.sealedExpiry, now)) return false
-      return this.#removeExpired(payload.key, file, signature(payload.stats))
-    }
-    if (!isExpired(expiresAt, now)) return false
-    return this.#unlinkExpired(key, file)
   }
 
   /**
@@ -663,51 +457,29 @@ export class EntryFiles {
    * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
    */
   async removeFile(name: string, key = ''): Promise<boolean> {
-    const file = this.file(name)
-    try {
-      if (!(await lstat(file)).isFile()) return false
-      await unlink(file)
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return false
-      throw ioError('delete', key, file, error)
-    }
-    this.#counters.deletes++
-    return true
+    const removed = await this.#dir.removeFile(this.#dir.file(name), key)
+    if (removed) this.#counters.deletes++
+    return removed
   }
 
-  /** Whether this instance is writing the temp file `file` now (`prune()` must leave it). */
+  /** Whether this instance is writing `file` (an entry's or a temp file) now. */
   isWriting(file: string): boolean {
-    return this.#writing.has(file)
+    return this.#dir.isWriting(file)
   }
 
   /**
-   * Removes the file of an expired entry, unless a write for the key is under way or the file
-   * changed since it was seen expired (another process may have just renewed it).
+   * Removes the file of an expired entry (of `key`, or of a hashed name not read when `key` is
+   * `undefined`), unless a write for it is under way or, with `seen`, the file changed since it
+   * was seen expired (another process may have just renewed it).
+   * @returns Whether it removed the file.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
    */
-  async #removeExpired(key: string, file: string, seen: Signature): Promise<boolean> {
-    this.#cache.delete(key)
-    try {
-      if (!sameSignature(await lstat(file), seen)) return false
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return false
-      throw ioError('delete', key, file, error)
-    }
-    return this.#unlinkExpired(key, file)
-  }
-
-  /**
-   * Whether a write for `key` is queued or running; for a hashed name, whose key is not
-   * known without reading it (`key` undefined), whether this instance is writing `file`.
-   */
-  #isBusy(key: string | undefined, file: string): boolean {
-    return key === undefined ? this.#targets.has(file) : this.#busy(key)
-  }
-
-  /** Removes the file of an entry just seen expired, unless a write for it is under way. */
-  async #unlinkExpired(key: string | undefined, file: string): Promise<boolean> {
+  async removeExpired(key: string | undefined, file: string, seen?: Signature): Promise<boolean> {
     if (key !== undefined) this.#cache.delete(key)
-    if (this.#isBusy(key, file)) return false
+    // A hashed name's key is not known without reading it: then whether this instance writes it.
+    if (key === undefined ? this.#dir.isWriting(file) : this.#busy(key)) return false
     try {
+      if (seen && !sameSignature(await lstat(file), seen)) return false
       await unlink(file)
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return false
@@ -717,60 +489,13 @@ export class EntryFiles {
     return true
   }
 
-  /** Moves a file that holds no valid entry aside, beside it (unless `readOnly`), and reports it. */
+  /**
+   * Moves `file`, of `key`, which holds no valid entry, aside (see `DirectoryFiles.quarantine`).
+   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be moved.
+   */
   async quarantine(key: string, file: string, what: string, ino?: number): Promise<void> {
     this.#cache.delete(key)
-    let aside: string | undefined
-    if (!this.#options.readOnly) {
-      aside = this.#prefix + quarantineFileName(path.basename(file))
-      try {
-        // Not if another writer has replaced the bad file with a good one since we read it.
-        if (ino !== undefined && (await lstat(file)).ino !== ino) return
-        await rename(file, aside)
-      } catch (error) {
-        if (errorCode(error) === 'ENOENT') return
-        throw ioError('move aside', key, file, error)
-      }
-      this.#counters.quarantined++
-    }
-    const error = new JsonFileRepositoryError(
-      'ERR_CORRUPT_FILE',
-      // No path in the message: it may reach a response. The record has them.
-      `The file of key ${showKey(key)} is ${what}; ${aside ? `it was moved aside (${aside.slice(file.length)})` : 'it was left in place (read-only)'}`,
-      { key, file },
-    )
-    this.#options.logger.warn({ err: error, key, file, movedTo: aside }, error.message)
-  }
-
-  /**
-   * Reports once that this filesystem clamps the modification times that hold expiries (see
-   * expiry.ts), to the time it stored for `wanted`, and what follows.
-   */
-  #warnClampedTimes(wanted: number, mtimeMs: number): void {
-    if (this.#warnedClampedTimes) return
-    this.#warnedClampedTimes = true
-    const stored = mtimeToExpiry(mtimeMs)
-    const follows =
-      stored !== undefined
-        ? `an expiry after ${new Date(stored).toISOString()} is stored as that time (entries expire earlier than asked)`
-        : this.#options.forms[0].sealed
-          ? 'entries still expire (their expiry is sealed in them too), but `prune()` must open their files to know'
-          : 'entries stored there never expire'
-    this.#options.logger.error(
-      { expiresAt: wanted },
-      `The filesystem of the directory stores no modification time after ${new Date(mtimeMs).toISOString()}, where expiries are kept 200 years ahead: ${follows}`,
-    )
-  }
-
-  /** How `writeFileAtomic` writes a file of this directory with the modification time `mtime`. */
-  #writeOptions(mtime: number) {
-    const { fileMode, fsync } = this.#options
-    return { mode: fileMode, chmod: this.#chmod, mtime, fsync }
-  }
-
-  #nextTempId(): string {
-    this.#tempCounter = (this.#tempCounter + 1) % 0x100000000
-    return this.#tempPrefix + this.#tempCounter.toString(16)
+    if (await this.#dir.quarantine(key, file, what, ino)) this.#counters.quarantined++
   }
 }
 
@@ -797,13 +522,4 @@ export const PLANTED =
 export function toEntry<T>(key: string, value: T, snapshot: Snapshot): RepositoryEntry<T> {
   const { size, ctimeMs } = snapshot.signature
   return { key, value, expiresAt: snapshot.expiresAt, size, changedAt: Math.round(ctimeMs) }
-}
-
-function isJson(text: string): boolean {
-  try {
-    parse(text)
-    return true
-  } catch {
-    return false
-  }
 }

@@ -7,7 +7,13 @@
 import sjson from 'secure-json-parse'
 import { type EncryptionOptions, type SealingKey, sealedBy, sealingKeys } from './encryption'
 import { JsonFileRepositoryError, showKey } from './errors'
-import { fileNameToKey, isSealedName, keyToFileName, sealedFileName } from './keys'
+import {
+  fileNameToKey,
+  invalidKeyReason,
+  isSealedName,
+  keyToFileName,
+  sealedFileName,
+} from './keys'
 
 /**
  * The text of the file that stores `value`.
@@ -137,6 +143,27 @@ function sealedForm(writer: SealingKey, readers: SealingKey[]): Form {
       return { key, json: plaintext.slice(newline + 1), sealedExpiry: expiry ?? undefined }
     },
   }
+}
+
+/**
+ * The name of the file of `key` in `form`.
+ * @throws {JsonFileRepositoryError} `ERR_INVALID_KEY` when `key` cannot be stored.
+ */
+export function nameOf(form: Form, key: string): string {
+  const reason = invalidKeyReason(key)
+  const name = reason === undefined ? form.name(key) : undefined
+  if (name === undefined) {
+    throw new JsonFileRepositoryError(
+      'ERR_INVALID_KEY',
+      `Invalid key ${showKey(key)}: ${reason ?? 'too long for a file name'}`,
+      typeof key === 'string' ? { key } : {},
+    )
+  }
+  // No form's name ever yields a separator, `.` or `..`; this states the guarantee once more.
+  if (name.includes('/') || name.includes('\\')) {
+    throw new Error(`Key escaped the directory: ${name}`)
+  }
+  return name
 }
 
 /**

@@ -422,8 +422,7 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * Counters since the repository was created, and the cache's size now.
    */
   stats(): RepositoryStats {
-    const { cacheEntries, cacheBytes, ...files } = this.#files.stats()
-    return { ...files, skipped: this.#skipped, ...this.#walks.stats(), cacheEntries, cacheBytes }
+    return { ...this.#files.stats(), skipped: this.#skipped, ...this.#walks.stats() }
   }
 
   /**

@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import { type Signature, sameSignature } from './file-io'
 import type { CacheOptions } from './options'
+import type { RepositoryStats } from './types'
 
 /** One version of an entry as its file holds it. */
 export interface Snapshot {
@@ -39,6 +40,9 @@ export class SnapshotCache {
   readonly #lru: LRUCache<string, Snapshot> | undefined
   /** How long a snapshot is served without a look at its file (see `revalidateAfter`). */
   readonly #revalidateAfter: number
+  /** Reads served from the cache, and reads that had to open the file (see `RepositoryStats`). */
+  #hits = 0
+  #misses = 0
 
   constructor(bounds: Required<CacheOptions> | false) {
     this.#revalidateAfter = bounds ? bounds.revalidateAfter : 0
@@ -58,16 +62,16 @@ export class SnapshotCache {
 
   /**
    * The snapshot of `key` if its file is still that version (or was, less than
-   * `revalidateAfter` ago); `null` when the file is gone (a miss without opening it);
-   * `undefined` when the file must be read.
+   * `revalidateAfter` ago), counted as a hit; `null` when the file is gone (a miss without
+   * opening it); `undefined`, counted as a miss, when the file must be read.
    * @throws The `lstat` error, other than a missing file.
    */
   validated(key: string, file: string): Snapshot | null | undefined {
     const cached = this.#lru?.get(key)
-    if (cached === undefined) return undefined
+    if (cached === undefined) return this.#miss()
     // Date.now() only when there is a window: the default path stays one lstat and no clock.
     const now = this.#revalidateAfter > 0 ? Date.now() : 0
-    if (now - (cached.checkedAt ?? now) < this.#revalidateAfter) return cached
+    if (now - (cached.checkedAt ?? now) < this.#revalidateAfter) return this.#hit(cached)
     // A synchronous lstat: about 1 µs of the event loop on a local disk, where the thread
     // pool's round trip costs five times that in CPU, and this is the path of most reads.
     return this.#checked(key, cached, now, fs.lstatSync(file, { throwIfNoEntry: false }))
@@ -82,9 +86,9 @@ export class SnapshotCache {
    */
   async validatedAsync(key: string, file: string): Promise<Snapshot | null | undefined> {
     const cached = this.#lru?.get(key)
-    if (cached === undefined) return undefined
+    if (cached === undefined) return this.#miss()
     const now = this.#revalidateAfter > 0 ? Date.now() : 0
-    if (now - (cached.checkedAt ?? now) < this.#revalidateAfter) return cached
+    if (now - (cached.checkedAt ?? now) < this.#revalidateAfter) return this.#hit(cached)
     const stats = await fs.promises.lstat(file).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined
       throw error
@@ -103,9 +107,19 @@ export class SnapshotCache {
       this.#lru?.delete(key)
       return null
     }
-    if (!sameSignature(stats, cached.signature)) return undefined
+    if (!sameSignature(stats, cached.signature)) return this.#miss()
     if (now !== 0) cached.checkedAt = now
+    return this.#hit(cached)
+  }
+
+  #hit(cached: Snapshot): Snapshot {
+    this.#hits++
     return cached
+  }
+
+  #miss(): undefined {
+    this.#misses++
+    return undefined
   }
 
   /** Caches `snapshot`, just read from or written to its file. */
@@ -118,13 +132,14 @@ export class SnapshotCache {
     this.#lru?.delete(key)
   }
 
-  /** Entries cached now. */
-  get size(): number {
-    return this.#lru?.size ?? 0
-  }
-
-  /** Bytes counted now (see `ENTRY_OVERHEAD`). */
-  get bytes(): number {
-    return this.#lru?.calculatedSize ?? 0
+  /** What `RepositoryStats` tells of the cache: its counters, and its size now. */
+  stats(): Pick<RepositoryStats, 'hits' | 'misses' | 'cacheEntries' | 'cacheBytes'> {
+    // Bytes as counted for `maxBytes` (see `ENTRY_OVERHEAD`).
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      cacheEntries: this.#lru?.size ?? 0,
+      cacheBytes: this.#lru?.calculatedSize ?? 0,
+    }
   }
 }
