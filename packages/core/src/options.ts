@@ -168,8 +168,9 @@ export function show(value: unknown): string {
 }
 
 /**
- * Checks one option.
- * @throws {TypeError} Unless `ok`: "\`name\` must be `expected`, got `value`".
+ * Checks one option: every option of the repository and of the session layer is checked so.
+ * @throws {TypeError} Unless `ok`, naming the option, what it must be and the value given, as
+ *   {@link show} shows it.
  */
 export function check(ok: boolean, name: string, expected: string, value: unknown): void {
   if (!ok) throw new TypeError(`\`${name}\` must be ${expected}, got ${show(value)}`)
