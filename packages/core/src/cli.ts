@@ -33,6 +33,7 @@ import { encryptionFor, KEY_VARIABLE } from './commands/encryption-keys'
 import { finishProgress, showProgress } from './commands/progress'
 import { legacySessions } from './earlier-stores/formats'
 import { errorCode, JsonFileRepositoryError } from './errors'
+import { SESSION_DEFAULTS } from './session-files'
 
 const programHelp = `Usage: ${NAME} <command> <dir> [options]
 
@@ -135,7 +136,7 @@ function showsProgress(command: string, values: Values): boolean {
 
 /** The `--ttl` given, FileStore's default without one. */
 function ttlOf(value: Values[string]): number {
-  if (value === undefined) return 86_400_000
+  if (value === undefined) return SESSION_DEFAULTS.ttl
   const ttl = Number(value)
   if (!Number.isSafeInteger(ttl) || ttl <= 0) {
     throw new UsageError(

@@ -167,8 +167,44 @@ export function show(value: unknown): string {
   return inspect(value, { depth: 1, breakLength: Number.POSITIVE_INFINITY, maxArrayLength: 5 })
 }
 
-function check(ok: boolean, name: string, expected: string, value: unknown): void {
+/**
+ * Checks one option: every option of the repository and of the session layer is checked so.
+ * @throws {TypeError} Unless `ok`, naming the option, what it must be and the value given, as
+ *   {@link show} shows it.
+ */
+export function check(ok: boolean, name: string, expected: string, value: unknown): void {
   if (!ok) throw new TypeError(`\`${name}\` must be ${expected}, got ${show(value)}`)
+}
+
+/**
+ * The default of each option that has one, written once (each option's `@default` documents it).
+ */
+const DEFAULTS = {
+  cache: { maxEntries: 100_000, maxBytes: 64 * 1024 * 1024, revalidateAfter: 0 },
+  fsync: true,
+  fileMode: 0o600,
+  directoryMode: 0o700,
+  pruneInterval: 0,
+  touchAfter: 0,
+  readOnly: false,
+  maxFileSize: 16 * 1024 * 1024,
+  allowSharedDirectory: false,
+}
+
+/**
+ * `defaults`, with the value `given` has for each of its names, when it has one (neither
+ * `undefined` nor `null`): what `given.name ?? defaults.name` is for each name.
+ * @throws Never.
+ */
+export function withDefaults<T extends object>(
+  given: { readonly [K in keyof T]?: T[K] | null },
+  defaults: T,
+): T {
+  const filled = { ...defaults }
+  for (const name of Object.keys(defaults) as (keyof T)[]) {
+    filled[name] = given[name] ?? defaults[name]
+  }
+  return filled
 }
 
 /** Every option name, listed by an object the compiler holds to the interface. */
@@ -289,7 +325,8 @@ function typeOf(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
-const isCount = (value: number) => Number.isSafeInteger(value) && value >= 0
+/** Whether `value` is a whole number from 0 (a count, a size, a duration in milliseconds). */
+export const isCount = (value: number) => Number.isSafeInteger(value) && value >= 0
 const isMode = (value: number) => Number.isInteger(value) && value >= 0 && value <= 0o7777
 
 /**
@@ -303,24 +340,11 @@ export function normalizeOptions(options: JsonFileRepositoryOptions): Normalized
   check(cache === false || typeof cache === 'object', 'cache', 'an object or false', cache)
   if (cache !== false) checkOptionNames(cache, CACHE_OPTION_NAMES, 'cache.')
   checkEncryption(options.encryption)
+  const { cache: cacheDefaults, ...defaults } = DEFAULTS
   const normalized: NormalizedOptions = {
-    cache:
-      cache === false
-        ? false
-        : {
-            maxEntries: cache.maxEntries ?? 100_000,
-            maxBytes: cache.maxBytes ?? 64 * 1024 * 1024,
-            revalidateAfter: cache.revalidateAfter ?? 0,
-          },
-    fsync: options.fsync ?? true,
-    fileMode: options.fileMode ?? 0o600,
-    directoryMode: options.directoryMode ?? 0o700,
-    pruneInterval: options.pruneInterval ?? 0,
-    touchAfter: options.touchAfter ?? 0,
+    ...withDefaults(options, defaults),
+    cache: cache === false ? false : withDefaults(cache, cacheDefaults),
     logger: options.logger ?? warningLogger('JsonFileRepository'),
-    readOnly: options.readOnly ?? false,
-    maxFileSize: options.maxFileSize ?? 16 * 1024 * 1024,
-    allowSharedDirectory: options.allowSharedDirectory ?? false,
     legacyFiles: options.legacyFiles,
     forms: formsOf(options.encryption),
     plainBefore: plainBefore(options.encryption),

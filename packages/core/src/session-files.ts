@@ -10,22 +10,25 @@
 import { JsonFileRepositoryError } from './errors'
 import { JsonFileRepository } from './json-file-repository'
 import {
-  type CacheOptions,
+  check,
   checkOptionNames,
+  isCount,
   type JsonFileRepositoryOptions,
   type Logger,
-  OPTION_NAMES,
   show,
   warningLogger,
+  withDefaults,
 } from './options'
 import { fingerprint, redactError, redactLogger } from './redaction'
 import { recordToSession, type SessionRecord, toSessionRecord } from './sessions'
 import type { LegacyFormat, MigrationReport, RepositoryEntry } from './types'
 
 /**
- * Options of a session store on files. Durations are in milliseconds, like `cookie.maxAge` (not
- * in seconds as in connect-redis and session-file-store). Every option of the repository but
- * `readOnly` and its `legacyFiles` format is passed on to it as it is.
+ * Options of a session store on files: the repository's (but `readOnly`), passed on to it as
+ * they are, with defaults of their own for `touchAfter`, `pruneInterval` and `maxFileSize`, and
+ * a `legacyFiles` that is on or off. Durations are in milliseconds, like `cookie.maxAge` (not in
+ * seconds as in connect-redis and session-file-store). The `logger` names a session by a
+ * fingerprint of its id (`#` and 8 hex digits of its SHA-256), never by its id or its file.
  */
 export interface SessionFilesOptions
   extends Omit<JsonFileRepositoryOptions, 'readOnly' | 'legacyFiles'> {
@@ -55,44 +58,15 @@ export interface SessionFilesOptions
    */
   pruneInterval?: number
   /**
-   * Where corrupt session files are reported; `app.log` fits. A session is named there by a
-   * fingerprint of its id (`#` and 8 hex digits of its SHA-256), never by its id or its file.
-   * @default process warnings
-   */
-  logger?: Logger
-  /**
-   * Cache of serialized sessions, validated against the file on every read (or once per
-   * `revalidateAfter` ms, see the core's `CacheOptions`); `false` for none.
-   * @default { maxEntries: 100_000, maxBytes: 67_108_864, revalidateAfter: 0 }
-   */
-  cache?: CacheOptions | false
-  /**
-   * Flush each write to disk before it becomes visible (safe against power loss). `false` saves the
-   * flush (how much that gains depends on the disk) and stays atomic against crashes.
-   * @default true
-   */
-  fsync?: boolean
-  /** @default 0o600 */
-  fileMode?: number
-  /** @default 0o700 */
-  directoryMode?: number
-  /**
    * Largest session file read, and largest session (as JSON, in bytes) saved. A larger file is
    * never read into memory: it is moved aside as corrupt and the session is a miss.
    * @default 1_048_576 (1 MiB)
    */
   maxFileSize?: number
   /**
-   * Use a directory that other users can write, or that is not this process's user's, and read
-   * session files of any owner. Refused by default: another user who can write the directory
-   * can forge or end sessions. Only for a directory shared on purpose by trusted users.
-   * @default false
-   */
-  allowSharedDirectory?: boolean
-  /**
-   * Read the session files of the store this one replaces (which one is the adapter's choice:
-   * see `SessionFiles`' `earlier`), each converted the first time it is met. `false` once none
-   * is left saves the look for one.
+   * Read the session files of the store this one replaces, each converted the first time it is
+   * met: which store, and so which files, is the adapter's choice (see `SessionFiles`' `earlier`
+   * and the adapter's README). `false` once none is left saves the look for one.
    * @default true
    */
   legacyFiles?: boolean
@@ -106,12 +80,33 @@ export interface StoredSessionRecord<S = SessionRecord> {
   updatedAt: Date
 }
 
-/** The option names a session store takes: the repository's, and its own. */
-const SESSION_OPTION_NAMES = [
-  'directory',
-  'ttl',
-  ...OPTION_NAMES.filter((name) => name !== 'readOnly'),
-]
+/** Every option name, listed by an object the compiler holds to the interface. */
+const SESSION_OPTION_NAMES = Object.keys({
+  directory: true,
+  ttl: true,
+  cache: true,
+  fsync: true,
+  fileMode: true,
+  directoryMode: true,
+  pruneInterval: true,
+  touchAfter: true,
+  logger: true,
+  maxFileSize: true,
+  allowSharedDirectory: true,
+  legacyFiles: true,
+  encryption: true,
+} satisfies Record<keyof SessionFilesOptions, true>)
+
+/**
+ * The defaults of the session layer: of its `ttl`, and of the repository's options whose
+ * default differs for sessions (each option's `@default` documents it).
+ */
+export const SESSION_DEFAULTS = {
+  ttl: 86_400_000,
+  touchAfter: 60_000,
+  pruneInterval: 600_000,
+  maxFileSize: 1024 * 1024,
+}
 
 /** A `ttl` below this is most likely a number of seconds. */
 const SHORT_TTL = 60_000
@@ -169,23 +164,22 @@ export class SessionFiles<S = SessionRecord> {
       )
     }
     checkOptionNames(given, SESSION_OPTION_NAMES)
-    const { directory, ttl, touchAfter, pruneInterval, legacyFiles, ...passed } =
-      given as SessionFilesOptions
-    this.#ttl = ttl ?? 86_400_000
-    if (!Number.isSafeInteger(this.#ttl) || this.#ttl <= 0) {
-      throw new TypeError(`\`ttl\` must be a positive number of milliseconds, got ${show(ttl)}`)
-    }
-    if (legacyFiles !== undefined && typeof legacyFiles !== 'boolean') {
-      throw new TypeError(`\`legacyFiles\` must be a boolean, got ${show(legacyFiles)}`)
-    }
+    const { directory, ttl: _, legacyFiles, ...passed } = given as SessionFilesOptions
+    const { ttl, ...defaulted } = withDefaults(given, SESSION_DEFAULTS)
+    check(isCount(ttl) && ttl > 0, 'ttl', 'a positive number of milliseconds', ttl)
+    check(
+      legacyFiles === undefined || typeof legacyFiles === 'boolean',
+      'legacyFiles',
+      'a boolean',
+      legacyFiles,
+    )
+    this.#ttl = ttl
     // Session ids are credentials: whatever the repository reports names them by fingerprint.
     this.logger = redactLogger(passed.logger ?? warningLogger('FileStore'))
     this.repository = new JsonFileRepository(directory, {
       ...passed,
+      ...defaulted,
       logger: this.logger,
-      touchAfter: touchAfter ?? 60_000,
-      pruneInterval: pruneInterval ?? 600_000,
-      maxFileSize: passed.maxFileSize ?? 1024 * 1024,
       ...(legacyFiles !== false ? { legacyFiles: earlier(this.#ttl) } : {}),
     })
     this.directory = directory

@@ -13,18 +13,12 @@ import {
 /**
  * Options of {@link FileStore}: those of the core's `SessionFiles`, as for the Fastify
  * FileStore. Durations are in milliseconds, like `cookie.maxAge` (not in seconds as in
- * session-file-store and connect-redis).
+ * session-file-store and connect-redis). `legacyFiles` reads the session files
+ * session-file-store 1 left in the directory (`<id>.json` with a `__lastAccess`, unencrypted),
+ * each converted to this store's format the first time it is read, or removed when
+ * session-file-store would have judged it expired; `false` once none is left.
  */
-export interface FileStoreOptions extends SessionFilesOptions {
-  /**
-   * Read the session files session-file-store 1 left in the directory (`<id>.json` with a
-   * `__lastAccess`, unencrypted), each converted to this store's format the first time it is
-   * read, or removed when session-file-store would have judged it expired. `false` once none is
-   * left.
-   * @default true
-   */
-  legacyFiles?: boolean
-}
+export interface FileStoreOptions extends SessionFilesOptions {}
 
 /** A session as {@link FileStore.list} gives it: its id, its data and when it was last saved. */
 export type StoredSession = StoredSessionRecord<SessionData>

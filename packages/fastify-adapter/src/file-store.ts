@@ -14,16 +14,11 @@ import {
 /**
  * Options of {@link FileStore}: those of the core's `SessionFiles`. Durations are in
  * milliseconds, like `cookie.maxAge` (not in seconds as in connect-redis and session-file-store).
+ * `legacyFiles` reads the session files of @itrocks/fastify-file-session-store 0.3
+ * (`<directory>/<id>`, no extension), each converted to `<id>.json` the first time it is met;
+ * `false` once none is left saves a look for one on each read of an unknown id.
  */
-export interface FileStoreOptions extends SessionFilesOptions {
-  /**
-   * Read the session files of @itrocks/fastify-file-session-store 0.3 (`<directory>/<id>`, no
-   * extension), each converted to `<id>.json` the first time it is met. `false` once none is
-   * left saves a look for one on each read of an unknown id.
-   * @default true
-   */
-  legacyFiles?: boolean
-}
+export interface FileStoreOptions extends SessionFilesOptions {}
 
 /** A session as {@link FileStore.list} gives it, as @itrocks/fastify-file-session-store 0.3 did. */
 export type StoredSession = StoredSessionRecord<Session>

@@ -133,6 +133,6 @@ export function time(ms: number): string {
 }
 
 /** A key as one field of a line: quoted when it holds a tab, a newline or another control. */
-export function showKey(key: string): string {
+export function keyField(key: string): string {
   return /\p{Cc}/u.test(key) ? JSON.stringify(key) : key
 }

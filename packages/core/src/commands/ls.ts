@@ -1,4 +1,4 @@
-import { type Command, liveEntries, print, showKey, time } from './command'
+import { type Command, keyField, liveEntries, print, time } from './command'
 
 export const ls: Command = {
   usage: 'ls <dir> [--expired] [--json]',
@@ -18,7 +18,7 @@ read, so that a corrupt file is not listed (it is reported on stderr, and left i
         values.json
           ? JSON.stringify({ key, size, expiresAt: expiresAt ?? null, changedAt })
           : [
-              showKey(key),
+              keyField(key),
               size,
               expiresAt === undefined ? 'never' : time(expiresAt),
               time(changedAt),

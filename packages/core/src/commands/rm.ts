@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util'
-import { type Command, count, openRepository, print, showKey, UsageError } from './command'
+import { type Command, count, keyField, openRepository, print, UsageError } from './command'
 
 export const rm: Command = {
   usage: 'rm <dir> (<key>... | --where <path>=<value>... [--dry-run])',
@@ -20,7 +20,7 @@ Servers see the removal on their next request. Put -- before keys that start wit
     const dryRun = values['dry-run'] === true
     let removed = 0
     const remove = async (key: string) => {
-      if (dryRun) await print(showKey(key))
+      if (dryRun) await print(keyField(key))
       else if (await repository.delete(key)) removed++
     }
     if (keys.length > 0) {

@@ -3,7 +3,7 @@ import { legacyFileNameToKey } from '../earlier-stores/formats'
 import { isExpired } from '../expiry'
 import { isQuarantineName, tempFileWriter } from '../keys'
 import type { EntryInfo } from '../types'
-import { type Command, print, showKey, time } from './command'
+import { type Command, keyField, print, time } from './command'
 
 export const stats: Command = {
   usage: 'stats <dir> [--json]',
@@ -49,7 +49,7 @@ command).`,
       await print(JSON.stringify({ ...counts, quarantined, tempFiles, legacyFiles }))
       return
     }
-    const at = (info?: EntryInfo) => (info ? `${time(info.changedAt)}  ${showKey(info.key)}` : '-')
+    const at = (info?: EntryInfo) => (info ? `${time(info.changedAt)}  ${keyField(info.key)}` : '-')
     const rows: [string, string | number][] = [
       ['entries', entries],
       ['expired', expired],
