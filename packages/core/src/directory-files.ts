@@ -28,9 +28,11 @@ import {
 } from './file-io'
 import { isSealedName, quarantineFileName, tempFileName } from './keys'
 import type { NormalizedOptions } from './options'
+import type { RepositoryStats } from './types'
 
 export class DirectoryFiles {
-  readonly #directory: string
+  /** The directory's real path. */
+  readonly directory: string
   /** The directory with a trailing separator: the path of a file is this plus its name. */
   readonly #prefix: string
   readonly #options: NormalizedOptions
@@ -51,9 +53,11 @@ export class DirectoryFiles {
   /** With `fsync`: flushes the directory after a rename or an unlink, shared between calls. */
   readonly #directorySync: DirectorySync | undefined
   #warnedClampedTimes = false
+  /** What was done to files (see `RepositoryStats`). */
+  readonly #counters = { writes: 0, deletes: 0, quarantined: 0 }
 
   constructor(directory: string, options: NormalizedOptions, guard: DirectoryGuard) {
-    this.#directory = directory
+    this.directory = directory
     this.#prefix = path.join(directory, path.sep)
     this.#options = options
     this.#guard = guard
@@ -69,6 +73,11 @@ export class DirectoryFiles {
   /** The path of the file named `name` in the directory. */
   file(name: string): string {
     return this.#prefix + name
+  }
+
+  /** How many files were written, removed and moved aside. */
+  stats(): Pick<RepositoryStats, 'writes' | 'deletes' | 'quarantined'> {
+    return { ...this.#counters }
   }
 
   /**
@@ -106,13 +115,15 @@ export class DirectoryFiles {
     this.#writing.add(temp)
     this.#targets.add(file)
     try {
-      return await writeFileAtomic(file, temp, text, {
+      const stats = await writeFileAtomic(file, temp, text, {
         mode,
         chmod: this.#chmod,
         mtime,
         fsync,
         ...checks,
       })
+      if (stats) this.#counters.writes++
+      return stats
     } finally {
       this.#writing.delete(temp)
       this.#targets.delete(file)
@@ -130,7 +141,7 @@ export class DirectoryFiles {
    */
   makeAgain(key: string, file: string): void {
     try {
-      makeDirectory(this.#directory, this.#options.directoryMode)
+      makeDirectory(this.directory, this.#options.directoryMode)
     } catch (error) {
       throw ioError('write', key, file, error)
     }
@@ -149,12 +160,36 @@ export class DirectoryFiles {
       if (errorCode(error) === 'ENOENT') return false
       throw ioError('delete', key, file, error)
     }
+    this.#counters.deletes++
+    return true
+  }
+
+  /**
+   * Removes `file`, of `key` (`''` when not known), without flushing the directory: with
+   * `seen`, only if it is still that version (another process may have written it again
+   * since). A directory in its place is moved aside.
+   * @returns Whether it removed (or moved aside) something.
+   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
+   */
+  async remove(key: string, file: string, seen?: Signature): Promise<boolean> {
+    try {
+      if (seen && !sameSignature(await lstat(file), seen)) return false
+      await unlink(file)
+    } catch (error) {
+      const code = errorCode(error)
+      if (code === 'ENOENT') return false
+      if (code !== 'EISDIR' && code !== 'EPERM') throw ioError('delete', key, file, error)
+      await this.quarantine(key, file, 'a directory')
+      return true
+    }
+    this.#counters.deletes++
     return true
   }
 
   /**
    * Removes `file`, of `key`, unless it changed since it was seen with `seen` (another process
-   * may have written it again since).
+   * may have written it again since): the file an entry was moved or converted from (not
+   * counted as a delete: the entry lives on).
    * @returns Whether it removed it.
    * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
    */
@@ -195,7 +230,9 @@ export class DirectoryFiles {
       { key, file },
     )
     this.#options.logger.warn({ err: error, key, file, movedTo: aside }, error.message)
-    return aside !== undefined
+    if (aside === undefined) return false
+    this.#counters.quarantined++
+    return true
   }
 
   /**

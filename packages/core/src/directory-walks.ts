@@ -8,6 +8,7 @@
  */
 import type fs from 'node:fs'
 import { isStaleQuarantine, isStaleTemp, readNames, visitNames } from './directory'
+import type { DirectoryFiles } from './directory-files'
 import type { EarlierFiles } from './earlier-stores/earlier-files'
 import { sealedBy } from './encryption'
 import type { EntryFiles } from './entry-files'
@@ -27,10 +28,10 @@ const CONCURRENCY = 32
 type Skipped = { foreign: number; plain: number }
 
 export class DirectoryWalks {
-  readonly #directory: string
+  readonly #dir: DirectoryFiles
   readonly #files: EntryFiles
   readonly #earlier: EarlierFiles | undefined
-  readonly #queue: WriteQueue<unknown, unknown>
+  readonly #queue: Pick<WriteQueue<unknown>, 'run'>
   readonly #options: NormalizedOptions
   /** Whether the repository was closed: a walk then stops at the next name. */
   readonly #closed: () => boolean
@@ -39,14 +40,14 @@ export class DirectoryWalks {
   readonly #reportedSkipped = new Set<keyof Skipped>()
 
   constructor(
-    directory: string,
+    dir: DirectoryFiles,
     files: EntryFiles,
     earlier: EarlierFiles | undefined,
-    queue: WriteQueue<unknown, unknown>,
+    queue: Pick<WriteQueue<unknown>, 'run'>,
     options: NormalizedOptions,
     closed: () => boolean,
   ) {
-    this.#directory = directory
+    this.#dir = dir
     this.#files = files
     this.#earlier = earlier
     this.#queue = queue
@@ -69,8 +70,8 @@ export class DirectoryWalks {
   async *entries(): AsyncIterableIterator<[string, string, fs.Stats]> {
     const skipped: Skipped = { foreign: 0, plain: 0 }
     const converted = new Set<string>()
-    for await (const name of readNames(this.#directory)) {
-      let file = this.#files.file(name)
+    for await (const name of readNames(this.#dir.directory)) {
+      let file = this.#dir.file(name)
       let key = await this.#keyOf(name, file, (what) => skipped[what]++)
       if (key === undefined) {
         key = await this.#earlier?.convertName(name)
@@ -124,7 +125,7 @@ export class DirectoryWalks {
       isSealedName(name) ||
       this.#earlier?.isLeftover(name) === true
     return this.#visit(async (name) =>
-      Number(leftover(name) && (await this.#files.removeFile(name))),
+      Number(leftover(name) && (await this.#dir.removeFile(this.#dir.file(name)))),
     )
   }
 
@@ -138,7 +139,7 @@ export class DirectoryWalks {
     const [current] = this.#options.forms
     const skipped: Skipped = { foreign: 0, plain: 0 }
     const moved = await this.#visit(async (name) => {
-      const key = await this.#keyOf(name, this.#files.file(name), (what) => skipped[what]++)
+      const key = await this.#keyOf(name, this.#dir.file(name), (what) => skipped[what]++)
       if (key === undefined || current.name(key) === name) return 0
       return Number(await this.#queue.run(key, () => this.#move(key, name)))
     })
@@ -190,7 +191,7 @@ export class DirectoryWalks {
    */
   async #payload(name: string, file: string, failed?: (text: string) => void) {
     const form = formOfName(this.#options.forms, name)
-    const result = form && (await this.#files.read('', file))
+    const result = form && (await this.#dir.read('', file))
     if (!form || result === undefined || 'notAFile' in result) return undefined
     try {
       return { ...form.decode(name, result.text), stats: result.stats, sealed: form.sealed }
@@ -209,7 +210,7 @@ export class DirectoryWalks {
    * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be stat'ed, read or removed.
    */
   async #pruneExpired(key: string | undefined, name: string, now: number): Promise<boolean> {
-    const file = this.#files.file(name)
+    const file = this.#dir.file(name)
     let stats: fs.Stats
     try {
       stats = await lstat(file)
@@ -238,7 +239,7 @@ export class DirectoryWalks {
    *   or the directory flushed.
    */
   async #move(key: string, name: string): Promise<boolean> {
-    const file = this.#files.file(name)
+    const file = this.#dir.file(name)
     const payload = await this.#payload(name, file)
     const target = this.#options.forms[0].name(key)
     if (!payload || payload.key !== key || target === undefined || target === name) return false
@@ -246,18 +247,18 @@ export class DirectoryWalks {
     const expiresAt = expiryOf(mtimeToExpiry(payload.stats.mtimeMs), payload)
     if (isExpired(expiresAt) || !isJson(payload.json)) return false
     const seen = signature(payload.stats)
-    await this.#files.write(key, this.#files.file(target), payload.json, expiresAt, {
+    await this.#files.write(key, this.#dir.file(target), payload.json, expiresAt, {
       exclusive: true,
       from: { file, seen },
     })
-    await this.#files.removeIfUnchanged(key, file, seen)
-    await this.#files.syncDirectory('move', key, file)
+    await this.#dir.removeIfUnchanged(key, file, seen)
+    await this.#dir.syncDirectory('move', key, file)
     return true
   }
 
   #visit(visit: (name: string) => Promise<number>): Promise<number> {
     // close() is waiting: stop here rather than walk the rest of the directory.
-    return visitNames(this.#directory, CONCURRENCY, this.#closed, visit)
+    return visitNames(this.#dir.directory, CONCURRENCY, this.#closed, visit)
   }
 
   /**
@@ -265,8 +266,8 @@ export class DirectoryWalks {
    * one this instance is writing.
    */
   async #pruneTemp(name: string, now: number): Promise<void> {
-    const file = this.#files.file(name)
-    if (this.#files.isWriting(file)) return
+    const file = this.#dir.file(name)
+    if (this.#dir.isWriting(file)) return
     try {
       if (isStaleTemp(name, now - (await lstat(file)).ctimeMs)) {
         await unlink(file)
@@ -283,7 +284,7 @@ export class DirectoryWalks {
    */
   async #pruneQuarantined(name: string, now: number): Promise<void> {
     if (!isStaleQuarantine(name, now)) return
-    const file = this.#files.file(name)
+    const file = this.#dir.file(name)
     try {
       if (!(await lstat(file)).isFile()) return
       await unlink(file)

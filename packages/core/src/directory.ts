@@ -5,8 +5,9 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { errorCode, ioError } from './errors'
+import { errorCode, ioError, JsonFileRepositoryError } from './errors'
 import { PID_SPACE, quarantinedAt, tempFileSpace, tempFileWriter } from './keys'
+import type { NormalizedOptions } from './options'
 
 /** A temp file older than this is stale whoever wrote it. */
 const TEMP_MAX_AGE = 60 * 60 * 1000
@@ -48,6 +49,42 @@ export function makeDirectory(directory: string, mode: number): void {
     }
     // As for files: only when the umask narrowed the mode is an explicit chmod needed.
     if ((mode & process.umask()) !== 0) fs.chmodSync(each, mode)
+  }
+}
+
+/**
+ * Makes `directory` if it is missing (the caller checks it: see `DirectoryGuard`).
+ * @returns Its real path.
+ * @throws {JsonFileRepositoryError} `ERR_IO`.
+ */
+export function openDirectory(
+  directory: string,
+  options: Pick<NormalizedOptions, 'readOnly' | 'directoryMode'>,
+): string {
+  let real: string
+  try {
+    if (!options.readOnly) makeDirectory(directory, options.directoryMode)
+    real = fs.realpathSync(directory)
+  } catch (error) {
+    // Read-only, a missing directory is an empty one: every read is a miss.
+    if (options.readOnly && errorCode(error) === 'ENOENT') return directory
+    throw new JsonFileRepositoryError(
+      'ERR_IO',
+      isFile(directory)
+        ? `${directory} is a file, not a directory`
+        : `Cannot create the directory ${directory}: ${(error as Error).message}`,
+      { file: directory, cause: error },
+    )
+  }
+  return real
+}
+
+/** Whether `file` is a regular file (not a directory, nor missing, nor under a file). */
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true
+  } catch {
+    return false
   }
 }
 

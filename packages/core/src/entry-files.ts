@@ -11,8 +11,7 @@
  */
 import type fs from 'node:fs'
 import path from 'node:path'
-import type { DirectoryGuard } from './directory-checks'
-import { DirectoryFiles } from './directory-files'
+import type { DirectoryFiles } from './directory-files'
 import { errorCode, ioError, JsonFileRepositoryError } from './errors'
 import { expiryToMtime, isExpired, mtimeToExpiry } from './expiry'
 import {
@@ -23,55 +22,37 @@ import {
   fstat,
   fsync,
   futimes,
-  lstat,
   open,
   READ_FLAGS,
   type Signature,
   sameSignature,
   signature,
   stillSame,
-  unlink,
 } from './file-io'
 import { expiryOf, type Form, nameOf, type Payload, parse, plainForm, readOrder } from './format'
 import type { NormalizedOptions } from './options'
 import { type Snapshot, SnapshotCache } from './snapshot-cache'
 import type { RepositoryEntry, RepositoryStats } from './types'
 
-/** The counters of the I/O on entries' files (see `RepositoryStats`). */
-type FileCounters = Pick<RepositoryStats, 'writes' | 'touches' | 'deletes' | 'quarantined'>
-
 export class EntryFiles {
   readonly #options: NormalizedOptions
-  /** The I/O on the directory's files, by path. */
+  /** The I/O on the directory's files, by path (which counts the writes, deletes...). */
   readonly #dir: DirectoryFiles
+  /** The only cache of entries (which counts its hits and misses). */
   readonly #cache: SnapshotCache
-  /** The I/O done since the repository was opened (the cache counts its hits and misses). */
-  readonly #counters: FileCounters = {
-    writes: 0,
-    touches: 0,
-    deletes: 0,
-    quarantined: 0,
-  }
+  /** Expiries moved without rewriting the content (see `RepositoryStats.touches`). */
+  #touches = 0
   /** Whether a write for a key is queued or running: expired files are then left alone. */
   readonly #busy: (key: string) => boolean
   /** The forms in the order reads try them (see `readOrder`). */
   readonly #readOrder: Form[]
-  constructor(
-    directory: string,
-    options: NormalizedOptions,
-    busy: (key: string) => boolean,
-    guard: DirectoryGuard,
-  ) {
+
+  constructor(dir: DirectoryFiles, options: NormalizedOptions, busy: (key: string) => boolean) {
     this.#options = options
-    this.#dir = new DirectoryFiles(directory, options, guard)
+    this.#dir = dir
     this.#cache = new SnapshotCache(options.cache)
     this.#busy = busy
     this.#readOrder = readOrder(options.forms)
-  }
-
-  /** The path of the file named `name` in the directory. */
-  file(name: string): string {
-    return this.#dir.file(name)
   }
 
   /**
@@ -127,8 +108,8 @@ export class EntryFiles {
   }
 
   /** The counters, and the cache's size now. */
-  stats(): FileCounters & ReturnType<SnapshotCache['stats']> {
-    return { ...this.#counters, ...this.#cache.stats() }
+  stats(): Pick<RepositoryStats, 'touches'> & ReturnType<SnapshotCache['stats']> {
+    return { touches: this.#touches, ...this.#cache.stats() }
   }
 
   /**
@@ -142,7 +123,7 @@ export class EntryFiles {
     const [current] = this.#options.forms
     for (const form of this.#readOrder) {
       const name = form.name(key)
-      const each = form === current ? file : name === undefined ? undefined : this.file(name)
+      const each = form === current ? file : name === undefined ? undefined : this.#dir.file(name)
       const found = each === undefined ? null : await this.#load<T>(key, each, form)
       if (found !== null) return found
       if (form === current) this.#cache.delete(key)
@@ -156,7 +137,7 @@ export class EntryFiles {
     file: string,
     form: Form,
   ): Promise<RepositoryEntry<T> | undefined | null> {
-    const result = await this.read(key, file)
+    const result = await this.#dir.read(key, file)
     if (result === undefined) return null
     if ('notAFile' in result) {
       await this.quarantine(key, file, result.notAFile, result.stats?.ino)
@@ -202,14 +183,6 @@ export class EntryFiles {
   /** Whether any unencrypted file may be read (see `isPlainReadable`). */
   get readsPlain(): boolean {
     return this.#options.plainBefore > Number.NEGATIVE_INFINITY
-  }
-
-  /**
-   * Reads `file`, of `key` (see `DirectoryFiles.read`).
-   * @throws {JsonFileRepositoryError} `ERR_IO` for any failure but a missing file.
-   */
-  read(key: string, file: string): ReturnType<DirectoryFiles['read']> {
-    return this.#dir.read(key, file)
   }
 
   /**
@@ -266,7 +239,6 @@ export class EntryFiles {
         continue
       }
       if (stats === undefined) return false
-      this.#counters.writes++
       const stored = mtimeToExpiry(stats.mtimeMs)
       if (expiresAt !== undefined && stored !== expiresAt)
         this.#dir.warnClampedTimes(expiresAt, stats.mtimeMs)
@@ -277,15 +249,6 @@ export class EntryFiles {
       await this.#dir.syncDirectory('write', key, file)
       return true
     }
-  }
-
-  /**
-   * Removes `file`, of `key`, unless it changed since it was seen with `seen` (another process
-   * may have written it again since), without flushing the directory.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
-   */
-  async removeIfUnchanged(key: string, file: string, seen: Signature): Promise<void> {
-    await this.#dir.removeIfUnchanged(key, file, seen)
   }
 
   /**
@@ -367,7 +330,7 @@ export class EntryFiles {
       const expiry = { signature: signature(after), expiresAt: mtimeToExpiry(after.mtimeMs) }
       if (current) this.#cache.set(key, { ...cached, ...expiry })
       else this.#cache.delete(key)
-      this.#counters.touches++
+      this.#touches++
       return true
     } catch (error) {
       throw ioError('touch', key, file, error)
@@ -392,7 +355,7 @@ export class EntryFiles {
     for (const each of [...this.#otherFiles(key, true), file]) {
       if (await this.#unlink(key, each)) removed = true
     }
-    if (removed) await this.syncDirectory('delete', key, file)
+    if (removed) await this.#dir.syncDirectory('delete', key, file)
     return removed
   }
 
@@ -404,34 +367,16 @@ export class EntryFiles {
     const forms = this.#options.forms.slice(1)
     if (unread && this.#options.forms.every((form) => form.sealed)) forms.push(plainForm)
     const names = forms.map((form) => form.name(key))
-    return names.filter((name) => name !== undefined).map((name) => this.file(name))
+    return names.filter((name) => name !== undefined).map((name) => this.#dir.file(name))
   }
 
   /**
    * Removes `file`, of `key`, without flushing the directory; a directory there is moved aside.
    * @returns Whether there was something to remove.
    */
-  async #unlink(key: string, file: string): Promise<boolean> {
+  #unlink(key: string, file: string): Promise<boolean> {
     this.#cache.delete(key)
-    try {
-      await unlink(file)
-    } catch (error) {
-      const code = errorCode(error)
-      if (code === 'ENOENT') return false
-      if (code !== 'EISDIR' && code !== 'EPERM') throw ioError('delete', key, file, error)
-      await this.quarantine(key, file, 'a directory')
-      return true
-    }
-    this.#counters.deletes++
-    return true
-  }
-
-  /**
-   * With `fsync`, flushes the directory (see `DirectoryFiles.syncDirectory`).
-   * @throws {JsonFileRepositoryError} `ERR_IO`, as a failure to `operation` the file of `key`.
-   */
-  syncDirectory(operation: string, key: string, file: string): Promise<void> {
-    return this.#dir.syncDirectory(operation, key, file)
+    return this.#dir.remove(key, file)
   }
 
   /**
@@ -450,24 +395,6 @@ export class EntryFiles {
   }
 
   /**
-   * Removes the file `name` (of `key`, if known) if it is a regular file, without flushing the
-   * directory: a file no key of this configuration names (see `remove`), for `clear()`, or an
-   * earlier store's.
-   * @returns Whether it removed one.
-   * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
-   */
-  async removeFile(name: string, key = ''): Promise<boolean> {
-    const removed = await this.#dir.removeFile(this.#dir.file(name), key)
-    if (removed) this.#counters.deletes++
-    return removed
-  }
-
-  /** Whether this instance is writing `file` (an entry's or a temp file) now. */
-  isWriting(file: string): boolean {
-    return this.#dir.isWriting(file)
-  }
-
-  /**
    * Removes the file of an expired entry (of `key`, or of a hashed name not read when `key` is
    * `undefined`), unless a write for it is under way or, with `seen`, the file changed since it
    * was seen expired (another process may have just renewed it).
@@ -478,15 +405,7 @@ export class EntryFiles {
     if (key !== undefined) this.#cache.delete(key)
     // A hashed name's key is not known without reading it: then whether this instance writes it.
     if (key === undefined ? this.#dir.isWriting(file) : this.#busy(key)) return false
-    try {
-      if (seen && !sameSignature(await lstat(file), seen)) return false
-      await unlink(file)
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return false
-      throw ioError('delete', key ?? '', file, error)
-    }
-    this.#counters.deletes++
-    return true
+    return this.#dir.remove(key ?? '', file, seen)
   }
 
   /**
@@ -495,7 +414,7 @@ export class EntryFiles {
    */
   async quarantine(key: string, file: string, what: string, ino?: number): Promise<void> {
     this.#cache.delete(key)
-    if (await this.#dir.quarantine(key, file, what, ino)) this.#counters.quarantined++
+    await this.#dir.quarantine(key, file, what, ino)
   }
 }
 

@@ -12,12 +12,13 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { makeDirectory } from './directory'
+import { openDirectory } from './directory'
 import { DirectoryGuard, trustedOwners } from './directory-checks'
+import { DirectoryFiles } from './directory-files'
 import { DirectoryWalks } from './directory-walks'
 import { EarlierFiles } from './earlier-stores/earlier-files'
 import { EntryFiles } from './entry-files'
-import { errorCode, JsonFileRepositoryError } from './errors'
+import { JsonFileRepositoryError } from './errors'
 import { expiryIsCurrent, isExpired, mtimeToExpiry, toExpiry } from './expiry'
 import { signature } from './file-io'
 import { announceFilesystem } from './filesystem'
@@ -69,10 +70,14 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   readonly #options: NormalizedOptions
   readonly #queue = new WriteQueue<Write, boolean>()
   readonly #files: EntryFiles
+  readonly #dir: DirectoryFiles
   /** With the `legacyFiles` option: the files of an earlier store, converted when met. */
   readonly #earlier: EarlierFiles | undefined
   readonly #walks: DirectoryWalks
-  /** Calls to `set` and `touch` that needed no I/O (the other counters are `#files`'s). */
+  /**
+   * Calls to `set` and `touch` that needed no I/O. Each other counter is kept where what it
+   * counts is done: the cache, `#dir`, `#files`, `#walks` (see `stats()`).
+   */
   #skipped = 0
   #timer: NodeJS.Timeout | undefined
   /** Whether the directory is on a network filesystem, once `statfs` said so at start-up. */
@@ -112,23 +117,15 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
     })
     // Read-only, a missing directory is an empty one, with nothing to check.
     if (!readOnly || fs.existsSync(this.directory)) guard.check()
-    this.#files = new EntryFiles(
-      this.directory,
-      this.#options,
-      (key) => this.#queue.busy(key),
-      guard,
-    )
+    const dir = new DirectoryFiles(this.directory, this.#options, guard)
+    const queue = this.#queue
+    this.#dir = dir
+    this.#files = new EntryFiles(dir, this.#options, (key) => queue.busy(key))
     const { legacyFiles, maxFileSize } = this.#options
-    const queue = this.#queue as WriteQueue<unknown, unknown>
-    this.#earlier = legacyFiles && new EarlierFiles(this.#files, queue, legacyFiles, maxFileSize)
-    this.#walks = new DirectoryWalks(
-      this.directory,
-      this.#files,
-      this.#earlier,
-      queue,
-      this.#options,
-      () => this.#closed,
-    )
+    this.#earlier =
+      legacyFiles && new EarlierFiles(this.#files, dir, queue, legacyFiles, maxFileSize)
+    const closed = () => this.#closed
+    this.#walks = new DirectoryWalks(dir, this.#files, this.#earlier, queue, this.#options, closed)
     const { pruneInterval, logger } = this.#options
     // On a network filesystem, once known, a cached read checks its file in the thread pool.
     announceFilesystem(this.directory, logger).then((name) => {
@@ -422,7 +419,8 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
    * Counters since the repository was created, and the cache's size now.
    */
   stats(): RepositoryStats {
-    return { ...this.#files.stats(), skipped: this.#skipped, ...this.#walks.stats() }
+    const walks = this.#walks.stats()
+    return { ...this.#files.stats(), ...this.#dir.stats(), skipped: this.#skipped, ...walks }
   }
 
   /**
@@ -461,38 +459,5 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
   #open(key: string): string {
     this.#assertOpen()
     return this.path(key)
-  }
-}
-
-/**
- * Makes `directory` if it is missing (the caller checks it: see `DirectoryGuard`).
- * @returns Its real path.
- * @throws {JsonFileRepositoryError} `ERR_IO`.
- */
-function openDirectory(directory: string, options: NormalizedOptions): string {
-  let real: string
-  try {
-    if (!options.readOnly) makeDirectory(directory, options.directoryMode)
-    real = fs.realpathSync(directory)
-  } catch (error) {
-    // Read-only, a missing directory is an empty one: every read is a miss.
-    if (options.readOnly && errorCode(error) === 'ENOENT') return directory
-    throw new JsonFileRepositoryError(
-      'ERR_IO',
-      isFile(directory)
-        ? `${directory} is a file, not a directory`
-        : `Cannot create the directory ${directory}: ${(error as Error).message}`,
-      { file: directory, cause: error },
-    )
-  }
-  return real
-}
-
-/** Whether `file` is a regular file (not a directory, nor missing, nor under a file). */
-function isFile(file: string): boolean {
-  try {
-    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true
-  } catch {
-    return false
   }
 }

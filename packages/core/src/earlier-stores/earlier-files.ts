@@ -17,6 +17,7 @@
  *   with no expiry on its modification time. Written again as an entry (its expiry on the file),
  *   only while it still exists, or removed when it has expired.
  */
+import type { DirectoryFiles } from '../directory-files'
 import { type EntryFiles, PLANTED } from '../entry-files'
 import { isExpired, mtimeToExpiry, toExpiry } from '../expiry'
 import { lstat, signature } from '../file-io'
@@ -31,17 +32,20 @@ export type Migration = keyof MigrationReport | 'missing'
 
 export class EarlierFiles {
   readonly #files: EntryFiles
-  readonly #queue: WriteQueue<unknown, unknown>
+  readonly #dir: DirectoryFiles
+  readonly #queue: Pick<WriteQueue<unknown>, 'run'>
   readonly #format: LegacyFormat
   readonly #maxFileSize: number
 
   constructor(
     files: EntryFiles,
-    queue: WriteQueue<unknown, unknown>,
+    dir: DirectoryFiles,
+    queue: Pick<WriteQueue<unknown>, 'run'>,
     format: LegacyFormat,
     maxFileSize: number,
   ) {
     this.#files = files
+    this.#dir = dir
     this.#queue = queue
     this.#format = format
     this.#maxFileSize = maxFileSize
@@ -122,8 +126,8 @@ export class EarlierFiles {
    */
   async remove(key: string): Promise<boolean> {
     if (this.#format.inPlace || legacyFileNameToKey(key) === undefined) return false
-    if (!(await this.#files.removeFile(key, key))) return false
-    await this.#files.syncDirectory('delete', key, this.#files.file(key))
+    if (!(await this.#dir.removeFile(this.#dir.file(key), key))) return false
+    await this.#dir.syncDirectory('delete', key, this.#dir.file(key))
     return true
   }
 
@@ -134,7 +138,7 @@ export class EarlierFiles {
 
   /** Whether the file `name` has no expiry on it: an in-place earlier file's mark. */
   async #isUnstamped(name: string): Promise<boolean> {
-    const stats = await lstat(this.#files.file(name)).catch(() => undefined)
+    const stats = await lstat(this.#dir.file(name)).catch(() => undefined)
     return stats?.isFile() === true && mtimeToExpiry(stats.mtimeMs) === undefined
   }
 
@@ -149,8 +153,8 @@ export class EarlierFiles {
     // Encrypted, no unencrypted file is read: an earlier one waits for a transition, or a delete.
     if (!this.#files.readsPlain) return 'missing'
     // Within the same limits as an entry's file: a huge or foreign one is moved aside.
-    const earlier = this.#files.file(key)
-    const result = await this.#files.read(key, earlier)
+    const earlier = this.#dir.file(key)
+    const result = await this.#dir.read(key, earlier)
     if (result === undefined) return 'missing'
     if ('notAFile' in result) {
       // A directory, link or FIFO with such a name is not one of the earlier store's files.
@@ -168,7 +172,7 @@ export class EarlierFiles {
     }
     const seen = signature(stats)
     if (isExpired(converted.expiresAt)) {
-      await this.#files.removeIfUnchanged(key, earlier, seen)
+      await this.#dir.removeIfUnchanged(key, earlier, seen)
       return 'expired'
     }
     // Linked only while the earlier file is still the one read: a revocation meanwhile wins.
@@ -177,9 +181,9 @@ export class EarlierFiles {
       exclusive: true,
       from,
     })
-    await this.#files.removeIfUnchanged(key, earlier, seen)
+    await this.#dir.removeIfUnchanged(key, earlier, seen)
     // With `fsync`, the new file and the earlier one's removal survive a power loss together.
-    await this.#files.syncDirectory('delete', key, earlier)
+    await this.#dir.syncDirectory('delete', key, earlier)
     return written ? 'migrated' : 'superseded'
   }
 
