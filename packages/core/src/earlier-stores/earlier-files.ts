@@ -1,9 +1,9 @@
 /**
- * Earlier stores: the only place that knows the files other session stores left, their names
- * and layout, how their JSON turns into an entry, and what a conversion reports. The
- * repository consults it once, after a read of its own files (the `legacyFiles` option), and
- * hands it each name a walk of the directory found no entry in; it reads and writes through
- * `EntryFiles`, in the key's queue, and never calls back into the repository.
+ * Earlier stores (this folder is the only place that knows the files other session stores left:
+ * formats.ts their names and JSON, this file their layout, their conversion and its report).
+ * The repository consults `EarlierFiles` once, after a read of its own files (the `legacyFiles`
+ * option), and walks hand it each name in which they found no entry; it reads and writes
+ * through `EntryFiles` and `DirectoryFiles`, in the key's queue, and never calls back up.
  *
  * Two layouts:
  * - beside (@itrocks/fastify-file-session-store 0.3): `<key>`, no extension. Converted into
@@ -55,31 +55,29 @@ export class EarlierFiles {
    * What a read of `key` gives once its earlier file, if any, is converted: `found` is what the
    * repository's own files gave (`null`: no file in any form).
    * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read, written, moved aside
-   *   or removed, or the directory flushed.
+   *   or removed, or the directory flushed; `ERR_INVALID_VALUE` when an in-place file's entry is
+   *   larger than `maxFileSize` once converted (as for a `set`).
    */
   async read<T>(
     key: string,
     file: string,
     found: RepositoryEntry<T> | undefined | null,
   ): Promise<RepositoryEntry<T> | undefined> {
-    const convert = this.#format.inPlace
-      ? found?.expiresAt === undefined && found !== undefined
-      : found === null && legacyFileNameToKey(key) !== undefined
-    if (!convert) return found ?? undefined
+    if (!this.#isEarlier(key, found)) return found ?? undefined
     await this.#convert(key, file)
     // Read again whatever came of it: another process may have converted it just before.
     return (await this.#files.load<T>(key, file)) ?? undefined
   }
 
   /**
-   * Converts the earlier file named `name`, if it is one, for a walk of the directory.
+   * Converts the earlier file named `name`, if it is one beside an entry's, for a walk of the
+   * directory (an in-place one is listed as the entry it is, and converted when read).
    * @returns The key of the entry it became, if it became one.
    * @throws {JsonFileRepositoryError} As {@link read}.
    */
   async convertName(name: string): Promise<string | undefined> {
-    const key = this.#keyOf(name)
+    const key = this.#format.inPlace ? undefined : legacyFileNameToKey(name)
     if (key === undefined) return undefined
-    if (this.#format.inPlace && !(await this.#isUnstamped(name))) return undefined
     return (await this.#convert(key, this.#files.fileOf(key))) === 'migrated' ? key : undefined
   }
 
@@ -129,6 +127,15 @@ export class EarlierFiles {
     if (!(await this.#dir.removeFile(this.#dir.file(key), key))) return false
     await this.#dir.syncDirectory('delete', key, this.#dir.file(key))
     return true
+  }
+
+  /**
+   * Whether what the repository's own files gave for `key`, `found`, may stand for an earlier
+   * file: in place, a file with no expiry; beside, no file at all, for a key that can name one.
+   */
+  #isEarlier(key: string, found: RepositoryEntry<unknown> | undefined | null): boolean {
+    if (this.#format.inPlace) return found != null && found.expiresAt === undefined
+    return found === null && legacyFileNameToKey(key) !== undefined
   }
 
   /** The key of an earlier file named `name`, whether or not it is one (see `#isUnstamped`). */
