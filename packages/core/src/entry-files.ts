@@ -1,13 +1,14 @@
 /**
- * An entry's files and what is known of them: the I/O on the file of one entry (read, write,
- * move its expiry, remove, move aside a file that holds no entry), the validated cache of what
- * each file holds (the only writer of it: every read or write updates it as it sees the file),
- * and the counters of that I/O. The repository decides which call a `set` needs; this decides
- * how a call is done on the files:
+ * An entry's files and what is known of them: the I/O on the files of one entry (read, write,
+ * move its expiry, remove, move aside a file that holds no entry), through `DirectoryFiles`,
+ * and the validated cache of what each entry's current file holds, of which this is the only
+ * owner (every read or write updates it as it sees the file). The repository decides which
+ * call a `set` needs; this decides how a call is done on the files:
  * - which of an entry's forms to read (format.ts): the current one, then the previous ones
  *   (files of previous encryption keys, and the other of plain and encrypted during a
  *   transition), sealed ones first; a write or a delete removes the other forms;
- * - a write retried once where the directory was removed or a directory stands in its place.
+ * - a write retried once where the directory was removed or a directory stands in its place;
+ * - an expired file removed only while no write for its key is under way.
  */
 import type fs from 'node:fs'
 import path from 'node:path'

@@ -207,8 +207,8 @@ export function withDefaults<T extends object>(
   return filled
 }
 
-/** Every option name, listed by an object the compiler holds to the interface. */
-export const OPTION_NAMES = Object.keys({
+/** Every option, in an object the compiler holds to the interface. */
+export const OPTIONS = {
   cache: true,
   fsync: true,
   fileMode: true,
@@ -221,7 +221,10 @@ export const OPTION_NAMES = Object.keys({
   allowSharedDirectory: true,
   legacyFiles: true,
   encryption: true,
-} satisfies Record<keyof JsonFileRepositoryOptions, true>)
+} satisfies Record<keyof JsonFileRepositoryOptions, true>
+
+/** Every option name (see `OPTIONS`). */
+export const OPTION_NAMES = Object.keys(OPTIONS)
 
 const CACHE_OPTION_NAMES = Object.keys({
   maxEntries: true,

@@ -15,6 +15,7 @@ import {
   isCount,
   type JsonFileRepositoryOptions,
   type Logger,
+  OPTIONS,
   show,
   warningLogger,
   withDefaults,
@@ -80,21 +81,14 @@ export interface StoredSessionRecord<S = SessionRecord> {
   updatedAt: Date
 }
 
+/** The repository's options a session store passes on: all but `readOnly`. */
+const { readOnly: _, ...PASSED_OPTIONS } = OPTIONS
+
 /** Every option name, listed by an object the compiler holds to the interface. */
 const SESSION_OPTION_NAMES = Object.keys({
   directory: true,
   ttl: true,
-  cache: true,
-  fsync: true,
-  fileMode: true,
-  directoryMode: true,
-  pruneInterval: true,
-  touchAfter: true,
-  logger: true,
-  maxFileSize: true,
-  allowSharedDirectory: true,
-  legacyFiles: true,
-  encryption: true,
+  ...PASSED_OPTIONS,
 } satisfies Record<keyof SessionFilesOptions, true>)
 
 /**
