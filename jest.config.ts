@@ -2,7 +2,8 @@ import type { Config } from 'jest'
 
 const config: Config = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages'],
+  // Each package's tests test that package; test/ holds what spans them (the READMEs).
+  roots: ['<rootDir>/packages', '<rootDir>/test'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],

@@ -20,12 +20,15 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import { startRedis } from '@json-file-repository/test-helpers'
-import { JsonFileRepository } from '../src'
-import { expiryToMtime } from '../src/expiry'
-import { makeTempDirectory, removeDirectory } from './helpers'
+import {
+  expiryToMtime,
+  makeTempDirectory,
+  removeDirectory,
+  startRedis,
+} from '@json-file-repository/test-helpers'
+import { JsonFileRepository } from 'json-file-repository'
 
-const rootDirectory = path.resolve(__dirname, '..', '..', '..')
+const rootDirectory = path.resolve(__dirname, '..')
 const tsc = path.join(rootDirectory, 'node_modules', 'typescript', 'bin', 'tsc')
 const READMES = [
   'README.md',
