@@ -92,7 +92,7 @@ export class DirectoryWalks {
   }
 
   /**
-   * Removes the files of expired entries (from `stat` alone, see `EntryFiles.pruneExpired`),
+   * Removes the files of expired entries (from `stat` alone, see `#pruneExpired`),
    * temp files left by writers that crashed, files moved aside more than 7 days before, and
    * earlier stores' files that have expired.
    * @returns How many expired entries were removed.
