@@ -259,7 +259,8 @@ export function computeTargets(r: BenchResults): Target[] {
     'memory: heap growth after 100,000 sessions < 64 MB (default cache)',
     [],
     // Everything FileStore keeps per session counts: the cache (its `maxBytes`, 64 MiB by
-    // default) and the session layer's memory of the ids it loaded, on top of it.
+    // default, counts each entry's JSON, key and bookkeeping) and the session layer's memory of
+    // the ids it loaded (at most 72 B each besides the id's characters), on top of it.
     `${mb(growth)} MB after 100,000 sets, or 100,000 gets in a fresh process (the cache's own count: ${mb(big[0]?.read?.stats?.cacheBytes)} MB; the whole heap of that process: ${mb(big[0]?.read?.heapUsed)} MB)`,
     growth === undefined ? undefined : growth < 64 * MB,
   )
@@ -382,7 +383,7 @@ export function renderMarkdown(r: BenchResults, targets: Target[]): string {
     '- The HTTP floor apps are the same Fastify app with the floor store: for FileStore with `fsync` (and session-file-store\'s row, in the "floor app" column for what it does) the floor that does the same durable work per write: a temp file written and flushed (`fsync`), renamed over the session\'s file, then the directory flushed (`fsync` of the directory, each write on its own, where FileStore has one directory flush in flight cover every rename done before it); for `fsync: false`, the floor without either flush. session-file-store 1.5 (write-file-atomic 3) flushes the file and renames it, but does not flush the directory: its rate is given for information, not as a target. A durable write costs two flushes on the same disk whatever the store, so the target is to stay within 1.25x of the floor app that makes them, as for the store-level writes.',
   )
   line(
-    "- Memory: `heapUsed` after a full GC, in a fresh process that opened the store on 100,000 sessions and read each once, then once more; growth is counted from after opening the store, so it holds everything the store keeps per session: the cache (bounded by `cache.maxBytes`, 64 MiB by default) and the session layer's memory of the ids it loaded (kept 5 minutes) or destroyed (10 minutes). The whole heap of that process (Node.js, Fastify, @fastify/session, the other stores' modules and the bench's 100,000 ids) is given beside it.",
+    "- Memory: `heapUsed` after a full GC, in a fresh process that opened the store on 100,000 sessions and read each once, then once more; growth is counted from after opening the store, so it holds everything the store keeps per session, within the bound its options document: the cache, whose count (bounded by `cache.maxBytes`, 64 MiB by default) is each entry's JSON and key, one byte a character for Latin-1 text, plus 280 B of bookkeeping, and the session layer's memory of the ids it loaded (kept 5 minutes) or destroyed (10 minutes), at most 72 B an id besides its characters (about 104 B for a 32-character id). Both keep each id as a copy of its own, so that an id cut from a cookie does not keep the cookie alive (in V8 a sliced string pins the string it was cut from: 96 B instead of 48 for the bench's ids, cut from a 43-character digest, and the whole cookie header in a server). The unit test `memory-bound.test.ts` checks this bound with 100,000 sessions written and read in a fresh process. The whole heap of that process (Node.js, Fastify, @fastify/session, the other stores' modules and the bench's 100,000 ids) is given beside it.",
   )
   line(
     '- "get after restart" runs in a fresh process; the OS page cache is still warm (nothing is dropped).',

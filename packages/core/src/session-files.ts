@@ -19,6 +19,7 @@ import {
   show,
   warningLogger,
 } from './options'
+import { RecentIds } from './recent-ids'
 import { fingerprint, redactError, redactLogger } from './redaction'
 import {
   legacySessions,
@@ -69,7 +70,9 @@ export interface SessionFilesOptions
   logger?: Logger
   /**
    * Cache of serialized sessions, validated against the file on every read (or once per
-   * `revalidateAfter` ms, see the core's `CacheOptions`); `false` for none.
+   * `revalidateAfter` ms, see the core's `CacheOptions`); `false` for none. Its `maxBytes`
+   * bounds the cache; the memory of ids loaded in the last five minutes or destroyed in the
+   * last ten comes on top of it, at most 72 bytes an id besides its characters.
    * @default { maxEntries: 100_000, maxBytes: 67_108_864, revalidateAfter: 0 }
    */
   cache?: CacheOptions | false
@@ -163,10 +166,11 @@ export class SessionFiles<S = SessionRecord> {
    * not get from `get` is new (its id reaches no one before the response): so a save for an id
    * in here updates a file that exists, and if the file is gone the session was destroyed, by
    * this process or another, and the save comes from a request that was in flight then: it
-   * must not bring the session back. A save for an id in neither creates the file.
+   * must not bring the session back. A save for an id in neither creates the file. Each id
+   * takes at most 72 bytes of heap here besides its characters (see `RecentIds`).
    */
-  readonly #loaded = new Map<string, number>()
-  readonly #destroyed = new Map<string, number>()
+  readonly #loaded = new RecentIds(REQUEST_LIFETIME)
+  readonly #destroyed = new RecentIds(DESTROYED_LIFETIME)
 
   /**
    * Opens (and creates when missing) the directory of the session files.
@@ -241,7 +245,7 @@ export class SessionFiles<S = SessionRecord> {
     return this.repository.getEntry(sessionId).then(
       (entry) => {
         if (!entry) return null
-        remember(this.#loaded, sessionId, REQUEST_LIFETIME)
+        this.#loaded.note(sessionId)
         // Its errors (of the write or delete it makes) must name the session by fingerprint too.
         if (entry.expiresAt === undefined && this.#unstamped) return redacted(this.#convert(entry))
         return this.#toSession(sessionId, entry) as S | null
@@ -392,7 +396,7 @@ export class SessionFiles<S = SessionRecord> {
   }
 
   async #destroy(sessionId: string): Promise<void> {
-    remember(this.#destroyed, sessionId, DESTROYED_LIFETIME)
+    this.#destroyed.note(sessionId)
     try {
       await this.repository.delete(sessionId)
     } catch (error) {
@@ -455,20 +459,6 @@ export function settle<T>(
     (value) => process.nextTick(callback, null, value),
     (error) => process.nextTick(callback, redactError(error)),
   )
-}
-
-/**
- * Notes in `ids` (see `SessionFiles.#loaded`) that `id` was used now, and forgets the ids used
- * longer than `lifetime` ago: the oldest come first, so this stops at the first one kept.
- */
-function remember(ids: Map<string, number>, id: string, lifetime: number): void {
-  const now = Date.now()
-  ids.delete(id)
-  ids.set(id, now)
-  for (const [oldest, usedAt] of ids) {
-    if (now - usedAt < lifetime) break
-    ids.delete(oldest)
-  }
 }
 
 /** The promise `start` returns, or a rejected one when it throws. */
