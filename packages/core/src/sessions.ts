@@ -10,6 +10,7 @@
  * - {@link sessionFileStoreSessions}: the files of session-file-store 1 (the session JSON with a
  *   `__lastAccess` in `<id>.json`, with an ordinary modification time: no expiry stamped).
  */
+import { isoString } from './iso-string'
 import type { LegacyFormat, RepositoryEntry } from './types'
 
 /** What is stored of a session: its JSON, with no `cookie.expires` unless it is `null`. */
@@ -54,7 +55,7 @@ export function recordToSession(
   // the cookie's, and the framework must judge the session by what is stored.
   const cookie = record.cookie
   if (isObject(cookie) && !('expires' in cookie) && entry.expiresAt !== undefined) {
-    cookie.expires = new Date(entry.expiresAt).toISOString()
+    cookie.expires = isoString(entry.expiresAt)
   }
   return record as SessionRecord
 }
