@@ -16,6 +16,7 @@ import {
   randomBytes,
 } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
+import { ownCopy } from './own-copy'
 
 /**
  * A 32-byte key (a `Uint8Array`, or a string of 64 hex or 43-44 base64 digits), or a secret string
@@ -113,7 +114,8 @@ export class SealingKey {
     let name = this.#names.get(key)
     if (name === undefined) {
       name = createHmac('sha256', this.#namingKey).update(key, 'utf8').digest('base64url')
-      this.#names.set(key, name)
+      // A copy of its own: a key cut from a longer string (a cookie) must not keep it alive.
+      this.#names.set(ownCopy(key), name)
     }
     return name
   }

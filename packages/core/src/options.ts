@@ -20,9 +20,11 @@ export interface CacheOptions {
    */
   maxEntries?: number
   /**
-   * Most bytes kept, counted as the heap bytes of each entry's JSON (one per character for
-   * Latin-1 text, two otherwise, as V8 stores strings) plus 280 bytes of bookkeeping (about what
-   * an entry takes on the heap).
+   * Most bytes kept, counted as the heap bytes of each entry's JSON and key (one per character
+   * for Latin-1 text, two otherwise, as V8 stores strings) plus 280 bytes of bookkeeping (at
+   * least what the rest of an entry takes on the heap, as measured on Node 20): a bound of the
+   * heap the cache uses. Keys are kept as copies of their own, never as slices of a longer
+   * string (a cookie) that the cache would keep alive.
    * @default 67_108_864 (64 MiB)
    */
   maxBytes?: number

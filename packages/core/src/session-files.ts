@@ -20,6 +20,7 @@ import {
   warningLogger,
   withDefaults,
 } from './options'
+import { RecentIds } from './recent-ids'
 import { fingerprint, redactError, redactLogger } from './redaction'
 import { recordToSession, type SessionRecord, toSessionRecord } from './sessions'
 import type { LegacyFormat, MigrationReport, RepositoryEntry } from './types'
@@ -30,6 +31,9 @@ import type { LegacyFormat, MigrationReport, RepositoryEntry } from './types'
  * a `legacyFiles` that is on or off. Durations are in milliseconds, like `cookie.maxAge` (not in
  * seconds as in connect-redis and session-file-store). The `logger` names a session by a
  * fingerprint of its id (`#` and 8 hex digits of its SHA-256), never by its id or its file.
+ * Memory: `cache.maxBytes` bounds the cache; the ids loaded in the last five minutes or
+ * destroyed in the last ten (see `SessionFiles`) come on top of it, at most 72 bytes an id
+ * besides its characters.
  */
 export interface SessionFilesOptions
   extends Omit<JsonFileRepositoryOptions, 'readOnly' | 'legacyFiles'> {
@@ -134,10 +138,11 @@ export class SessionFiles<S = SessionRecord> {
    * not get from `get` is new (its id reaches no one before the response): so a save for an id
    * in here updates a file that exists, and if the file is gone the session was destroyed, by
    * this process or another, and the save comes from a request that was in flight then: it
-   * must not bring the session back. A save for an id in neither creates the file.
+   * must not bring the session back. A save for an id in neither creates the file. Each id
+   * takes at most 72 bytes of heap here besides its characters (see `RecentIds`).
    */
-  readonly #loaded = new Map<string, number>()
-  readonly #destroyed = new Map<string, number>()
+  readonly #loaded = new RecentIds(REQUEST_LIFETIME)
+  readonly #destroyed = new RecentIds(DESTROYED_LIFETIME)
 
   /**
    * Opens (and creates when missing) the directory of the session files.
@@ -209,7 +214,7 @@ export class SessionFiles<S = SessionRecord> {
     return this.repository.getEntry(sessionId).then(
       (entry) => {
         if (!entry) return null
-        remember(this.#loaded, sessionId, REQUEST_LIFETIME)
+        this.#loaded.note(sessionId)
         return this.#toSession(sessionId, entry) as S | null
       },
       (error: unknown) => {
@@ -329,7 +334,7 @@ export class SessionFiles<S = SessionRecord> {
   }
 
   async #destroy(sessionId: string): Promise<void> {
-    remember(this.#destroyed, sessionId, DESTROYED_LIFETIME)
+    this.#destroyed.note(sessionId)
     try {
       await this.repository.delete(sessionId)
     } catch (error) {
@@ -392,20 +397,6 @@ export function settle<T>(
     (value) => process.nextTick(callback, null, value),
     (error) => process.nextTick(callback, redactError(error)),
   )
-}
-
-/**
- * Notes in `ids` (see `SessionFiles.#loaded`) that `id` was used now, and forgets the ids used
- * longer than `lifetime` ago: the oldest come first, so this stops at the first one kept.
- */
-function remember(ids: Map<string, number>, id: string, lifetime: number): void {
-  const now = Date.now()
-  ids.delete(id)
-  ids.set(id, now)
-  for (const [oldest, usedAt] of ids) {
-    if (now - usedAt < lifetime) break
-    ids.delete(oldest)
-  }
 }
 
 /** The promise `start` returns, or a rejected one when it throws. */

@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import { type Signature, sameSignature } from './file-io'
 import type { CacheOptions } from './options'
+import { ownCopy } from './own-copy'
 import type { RepositoryStats } from './types'
 
 /** One version of an entry as its file holds it. */
@@ -22,8 +23,9 @@ export interface Snapshot {
 }
 
 /**
- * Heap bytes an entry takes besides its JSON (the LRU's slots, the snapshot, its signature),
- * as measured on Node 20, so that `cache.maxBytes` bounds the heap the cache really uses.
+ * Heap bytes an entry takes besides the characters of its JSON and of its key (the LRU's slots,
+ * the key's and the JSON's string headers, the snapshot, its signature), as measured on Node
+ * 20, so that `cache.maxBytes` bounds the heap the cache really uses.
  */
 const ENTRY_OVERHEAD = 280
 
@@ -50,7 +52,8 @@ export class SnapshotCache {
       this.#lru = new LRUCache({
         max: bounds.maxEntries,
         maxSize: bounds.maxBytes,
-        sizeCalculation: (snapshot) => heapBytes(snapshot.json) + ENTRY_OVERHEAD,
+        sizeCalculation: (snapshot, key) =>
+          heapBytes(snapshot.json) + heapBytes(key) + ENTRY_OVERHEAD,
       })
     }
   }
@@ -125,7 +128,10 @@ export class SnapshotCache {
   /** Caches `snapshot`, just read from or written to its file. */
   set(key: string, snapshot: Snapshot): void {
     if (this.#revalidateAfter > 0) snapshot.checkedAt = Date.now()
-    this.#lru?.set(key, snapshot)
+    // A key already cached keeps the string it was cached under; a new one is kept as a copy
+    // of its own, so that it does not pin the string it was cut from (see `ownCopy`).
+    if (this.#lru?.has(key) === false) this.#lru.set(ownCopy(key), snapshot)
+    else this.#lru?.set(key, snapshot)
   }
 
   delete(key: string): void {
