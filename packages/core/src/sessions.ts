@@ -7,7 +7,6 @@
  * - {@link recordToSession}: the session back from a stored entry.
  * The sessions of earlier stores are earlier-stores.ts's.
  */
-import { isoString } from './iso-string'
 import type { RepositoryEntry } from './types'
 
 /** What is stored of a session: its JSON, with no `cookie.expires` unless it is `null`. */
@@ -52,7 +51,7 @@ export function recordToSession(
   // the cookie's, and the framework must judge the session by what is stored.
   const cookie = record.cookie
   if (isObject(cookie) && !('expires' in cookie) && entry.expiresAt !== undefined) {
-    cookie.expires = isoString(entry.expiresAt)
+    cookie.expires = new Date(entry.expiresAt).toISOString()
   }
   return record as SessionRecord
 }
