@@ -1,12 +1,12 @@
 // Compiled by `pnpm typecheck`: FileStore is what @fastify/session's `store` option takes.
 import type { FastifySessionOptions, SessionStore } from '@fastify/session'
-import { FileStore, type FileStoreOptions } from 'fastify-file-session-store'
 import {
-  type CacheOptions,
-  type EncryptionOptions,
-  type Logger,
-  legacySessions,
-} from 'json-file-repository'
+  type Equal,
+  expectType,
+  type FileStoreOptionTypes,
+} from '@json-file-repository/test-helpers'
+import { FileStore, type FileStoreOptions } from 'fastify-file-session-store'
+import { legacySessions } from 'json-file-repository'
 
 export const store: SessionStore = new FileStore('./sessions')
 export const options: FastifySessionOptions = {
@@ -29,30 +29,8 @@ export const missing: FileStoreOptions = { ttl: 1 }
 // @ts-expect-error ttl is a number of milliseconds
 export const wrong: FileStoreOptions = { directory: '.', ttl: '1d' }
 
-type Equal<A, B> =
-  (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false
-function expectType<T extends true>(_: T) {}
 /** Every option FileStore takes, each with its type: none lost, none added, none narrowed. */
-expectType<
-  Equal<
-    Required<FileStoreOptions>,
-    {
-      directory: string
-      ttl: number
-      touchAfter: number
-      pruneInterval: number
-      logger: Logger
-      cache: CacheOptions | false
-      fsync: boolean
-      fileMode: number
-      directoryMode: number
-      maxFileSize: number
-      allowSharedDirectory: boolean
-      legacyFiles: boolean
-      encryption: EncryptionOptions
-    }
-  >
->(true)
+expectType<Equal<Required<FileStoreOptions>, FileStoreOptionTypes>>(true)
 // @ts-expect-error readOnly is the repository's only: a store writes
 export const readOnly: FileStoreOptions = { directory: '.', readOnly: true }
 // @ts-expect-error legacyFiles is on or off: which earlier store's files is the adapter's choice

@@ -36,4 +36,5 @@ export {
   type Visitor,
 } from './session-store.contract'
 export { expiryToMtime, mtimeToExpiry, STAMPED_FROM } from './stored-expiry'
+export { type Equal, expectType, type FileStoreOptionTypes } from './type-checks'
 export { call, fakeClock, NOT_THE_CLOCK, sleep, thrown, waitFor } from './waits'
