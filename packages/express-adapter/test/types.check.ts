@@ -8,7 +8,12 @@ import {
 } from '@json-file-repository/test-helpers'
 import { FileStore, type FileStoreOptions } from 'express-file-session-store'
 import type { SessionOptions, Store } from 'express-session'
-import { sessionFileStoreSessions } from 'json-file-repository'
+import {
+  type CacheOptions,
+  type EncryptionOptions,
+  type Logger,
+  sessionFileStoreSessions,
+} from 'json-file-repository'
 
 export const store: Store = new FileStore('./sessions')
 export const options: SessionOptions = {
@@ -17,7 +22,8 @@ export const options: SessionOptions = {
 }
 
 /** Every option FileStore takes, each with its type: none lost, none added, none narrowed. */
-expectType<Equal<Required<FileStoreOptions>, FileStoreOptionTypes>>(true)
+type Options = FileStoreOptionTypes<CacheOptions, EncryptionOptions, Logger>
+expectType<Equal<Required<FileStoreOptions>, Options>>(true)
 // @ts-expect-error the directory is required
 export const missing: FileStoreOptions = { ttl: 1 }
 // @ts-expect-error readOnly is the repository's only: a store writes

@@ -6,7 +6,12 @@ import {
   type FileStoreOptionTypes,
 } from '@json-file-repository/test-helpers'
 import { FileStore, type FileStoreOptions } from 'fastify-file-session-store'
-import { legacySessions } from 'json-file-repository'
+import {
+  type CacheOptions,
+  type EncryptionOptions,
+  type Logger,
+  legacySessions,
+} from 'json-file-repository'
 
 export const store: SessionStore = new FileStore('./sessions')
 export const options: FastifySessionOptions = {
@@ -30,7 +35,8 @@ export const missing: FileStoreOptions = { ttl: 1 }
 export const wrong: FileStoreOptions = { directory: '.', ttl: '1d' }
 
 /** Every option FileStore takes, each with its type: none lost, none added, none narrowed. */
-expectType<Equal<Required<FileStoreOptions>, FileStoreOptionTypes>>(true)
+type Options = FileStoreOptionTypes<CacheOptions, EncryptionOptions, Logger>
+expectType<Equal<Required<FileStoreOptions>, Options>>(true)
 // @ts-expect-error readOnly is the repository's only: a store writes
 export const readOnly: FileStoreOptions = { directory: '.', readOnly: true }
 // @ts-expect-error legacyFiles is on or off: which earlier store's files is the adapter's choice

@@ -2,7 +2,6 @@
  * What the type tests (`*.check.ts`, compiled by `pnpm typecheck`) of both adapters share: the
  * options a `FileStore` has always taken, each with its type.
  */
-import type { CacheOptions, EncryptionOptions, Logger } from 'json-file-repository'
 
 /** Whether two types are the same (not merely assignable one to the other). */
 export type Equal<A, B> =
@@ -11,8 +10,11 @@ export type Equal<A, B> =
 /** Compiles only for `true`: `expectType<Equal<A, B>>(true)`. */
 export function expectType<T extends true>(_: T): void {}
 
-/** Every option of a session adapter's `FileStore`, each with its type, all required. */
-export interface FileStoreOptionTypes {
+/**
+ * Every option of a session adapter's `FileStore`, each with its type, all required; given the
+ * core's types (this package depends on none of the packages it tests).
+ */
+export interface FileStoreOptionTypes<CacheOptions, EncryptionOptions, Logger> {
   directory: string
   ttl: number
   touchAfter: number
