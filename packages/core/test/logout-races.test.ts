@@ -32,13 +32,15 @@ afterEach(() => removeDirectory(directory))
 
 /**
  * Expects at most the window every writer has left: one file operation between its last check
- * and its rename, which a logout must hit exactly (1 in 100 at most; before the check was last,
- * 200 to 300 of 300 logouts were undone). Prints what was undone.
+ * and its rename, which a logout must hit exactly. The racers aim at it (each logout is sent the
+ * moment the write starts): 0 to 3 of 300 were undone here, also beside a CPU hog and a writer
+ * keeping the page cache dirty, so the bound is 1 in 50; before the check was last, 200 to 300
+ * of 300 were. Prints what was undone.
  */
 function expectHeld(what: string, rounds: number): void {
   const undone = entryFiles()
   console.log(`${what}: ${undone.length} of ${rounds} logouts undone`)
-  expect(undone.length).toBeLessThanOrEqual(rounds / 100)
+  expect(undone.length).toBeLessThanOrEqual(rounds / 50)
 }
 
 const keys = (count: number) => Array.from({ length: count }, (_, i) => `session_${i}`)
