@@ -158,7 +158,7 @@ export class DirectoryWalks {
   /**
    * The key of the entry the file `name` holds, `undefined` when it holds none. For a name
    * made of its key, from the name alone; for a hashed name, by reading and opening the file
-   * (within the limits of `read`). Calls `skipped` for an entry's file this configuration does
+   * (within the limits of `DirectoryFiles.read`). Calls `skipped` for an entry's file this configuration does
    * not read: sealed by none of the keys configured (`'foreign'`), or unencrypted while
    * encrypted outside a transition (`'plain'`).
    * @throws {JsonFileRepositoryError} `ERR_IO` when the file cannot be read.
@@ -233,7 +233,7 @@ export class DirectoryWalks {
    * its expiry, then removes the old file unless it changed since it was read. The new file is
    * linked only while the old one is still the version read (a logout that removed it wins)
    * and no current file is there (a current file is newer: then only the old file goes). An
-   * unencrypted file planted since `encryption.since` is not moved (see `isPlainReadable`).
+   * unencrypted file planted since `encryption.since` is not moved (see `EntryFiles.isPlainReadable`).
    * @returns Whether the old file held a live entry of `key` to move.
    * @throws {JsonFileRepositoryError} `ERR_IO` when a file cannot be read, written or removed,
    *   or the directory flushed.
