@@ -148,20 +148,37 @@ export class DirectoryFiles {
   }
 
   /**
+   * Removes `file` if `wanted`, given its `lstat`, says so (always without `wanted`), without
+   * flushing the directory or counting it: what every removal here and `prune()`'s are made of.
+   * @returns Whether it removed it (`false` when it is gone).
+   * @throws {JsonFileRepositoryError} `ERR_IO`, as a failure to `operation` the file of `key`
+   *   (`''`: the directory), with the `fs` error as its `cause`.
+   */
+  async unlinkIf(
+    file: string,
+    wanted: ((stats: fs.Stats) => boolean) | undefined,
+    operation = 'delete',
+    key = '',
+  ): Promise<boolean> {
+    try {
+      if (wanted && !wanted(await lstat(file))) return false
+      await unlink(file)
+      return true
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false
+      throw ioError(operation, key, file, error)
+    }
+  }
+
+  /**
    * Removes `file`, of `key` (if known), if it is a regular file, without flushing the directory.
    * @returns Whether it removed one.
    * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
    */
   async removeFile(file: string, key = ''): Promise<boolean> {
-    try {
-      if (!(await lstat(file)).isFile()) return false
-      await unlink(file)
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return false
-      throw ioError('delete', key, file, error)
-    }
-    this.#counters.deletes++
-    return true
+    const removed = await this.unlinkIf(file, (stats) => stats.isFile(), 'delete', key)
+    if (removed) this.#counters.deletes++
+    return removed
   }
 
   /**
@@ -172,18 +189,22 @@ export class DirectoryFiles {
    * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
    */
   async remove(key: string, file: string, seen?: Signature): Promise<boolean> {
+    let removed: boolean
     try {
-      if (seen && !sameSignature(await lstat(file), seen)) return false
-      await unlink(file)
+      removed = await this.unlinkIf(
+        file,
+        seen && ((stats) => sameSignature(stats, seen)),
+        'delete',
+        key,
+      )
     } catch (error) {
-      const code = errorCode(error)
-      if (code === 'ENOENT') return false
-      if (code !== 'EISDIR' && code !== 'EPERM') throw ioError('delete', key, file, error)
+      const code = errorCode((error as Error).cause)
+      if (code !== 'EISDIR' && code !== 'EPERM') throw error
       await this.quarantine(key, file, 'a directory')
       return true
     }
-    this.#counters.deletes++
-    return true
+    if (removed) this.#counters.deletes++
+    return removed
   }
 
   /**
@@ -193,15 +214,8 @@ export class DirectoryFiles {
    * @returns Whether it removed it.
    * @throws {JsonFileRepositoryError} `ERR_IO` when it cannot be removed.
    */
-  async removeIfUnchanged(key: string, file: string, seen: Signature): Promise<boolean> {
-    try {
-      if (!sameSignature(await lstat(file), seen)) return false
-      await unlink(file)
-      return true
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw ioError('delete', key, file, error)
-      return false
-    }
+  removeIfUnchanged(key: string, file: string, seen: Signature): Promise<boolean> {
+    return this.unlinkIf(file, (stats) => sameSignature(stats, seen), 'delete', key)
   }
 
   /**

@@ -14,7 +14,7 @@ import { sealedBy } from './encryption'
 import type { EntryFiles } from './entry-files'
 import { errorCode, ioError } from './errors'
 import { isExpired, mtimeToExpiry } from './expiry'
-import { lstat, signature, unlink } from './file-io'
+import { lstat, signature } from './file-io'
 import { expiryOf, formOfName, parse } from './format'
 import { fileNameToKey, isQuarantineName, isSealedName, tempFileWriter } from './keys'
 import type { NormalizedOptions } from './options'
@@ -268,14 +268,8 @@ export class DirectoryWalks {
   async #pruneTemp(name: string, now: number): Promise<void> {
     const file = this.#dir.file(name)
     if (this.#dir.isWriting(file)) return
-    try {
-      if (isStaleTemp(name, now - (await lstat(file)).ctimeMs)) {
-        await unlink(file)
-        this.#counters.tempFilesRemoved++
-      }
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
-    }
+    const stale = (stats: fs.Stats) => isStaleTemp(name, now - stats.ctimeMs)
+    if (await this.#dir.unlinkIf(file, stale, 'prune')) this.#counters.tempFilesRemoved++
   }
 
   /**
@@ -285,12 +279,8 @@ export class DirectoryWalks {
   async #pruneQuarantined(name: string, now: number): Promise<void> {
     if (!isStaleQuarantine(name, now)) return
     const file = this.#dir.file(name)
-    try {
-      if (!(await lstat(file)).isFile()) return
-      await unlink(file)
+    if (await this.#dir.unlinkIf(file, (stats) => stats.isFile(), 'prune')) {
       this.#counters.quarantinedRemoved++
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw ioError('prune', '', file, error)
     }
   }
 

@@ -168,7 +168,9 @@ export class JsonFileRepository<T = unknown> implements AsyncIterable<[string, T
       ? await this.#files.validatedAsync(key, file)
       : this.#files.validated(key, file)
     if (cached === null) return undefined
-    // An earlier store's file is looked for once the repository's own files have answered.
+    // An earlier store's file is looked for once the repository's own files have answered. A
+    // cached entry with an expiry cannot stand for one (an in-place earlier file has none):
+    // served at once, with no promise hop more, as most reads of a session store are.
     if (cached && (cached.expiresAt !== undefined || !this.#earlier)) {
       return this.#files.fromCache<T>(key, file, cached)
     }
